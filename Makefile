@@ -1,0 +1,53 @@
+# Switchyard — every entry point a developer, CI or an operator needs.
+SHELL := /bin/bash
+PREFIX ?= /usr/local
+LIBDIR := $(PREFIX)/lib/switchyard
+BINDIR := $(PREFIX)/bin
+NODE_BIN := node_modules/.bin
+TAP_FLAGS ?= --disable-coverage --allow-empty-coverage
+TESTS ?= dist/test
+
+.PHONY: all deps proto build install uninstall lint test test-unit test-e2e demo bench clean
+
+all: build
+
+# Debian packages and node_modules; quick when everything is present.
+deps:
+	@bash scripts/install-deps.sh
+
+src/gen/proto.js: $(shell find proto -name '*.proto') scripts/gen-proto.sh
+	@bash scripts/gen-proto.sh
+
+proto: src/gen/proto.js
+
+build: deps proto
+	@$(NODE_BIN)/tsc -p tsconfig.json
+
+install: build
+	@mkdir -p $(LIBDIR) $(BINDIR)
+	@rm -rf $(LIBDIR).new && mkdir -p $(LIBDIR).new
+	@cp -a package.json package-lock.json bin dist $(LIBDIR).new/
+	@cp -a node_modules $(LIBDIR).new/
+	@rm -rf $(LIBDIR).old; if [ -d $(LIBDIR) ]; then mv $(LIBDIR) $(LIBDIR).old; fi; mv $(LIBDIR).new $(LIBDIR); rm -rf $(LIBDIR).old
+	@ln -sfn $(LIBDIR)/bin/containerd-shim-switchyard-v2.js $(BINDIR)/containerd-shim-switchyard-v2
+	@ln -sfn $(LIBDIR)/bin/switchyard.js $(BINDIR)/switchyard
+	@echo "installed containerd-shim-switchyard-v2 and switchyard into $(BINDIR)"
+
+uninstall:
+	rm -rf $(LIBDIR) $(BINDIR)/containerd-shim-switchyard-v2 $(BINDIR)/switchyard
+
+lint: build
+	@$(NODE_BIN)/tsc -p tsconfig.json --noEmit
+	@$(NODE_BIN)/madge --circular --extensions ts --ts-config tsconfig.json src
+
+test: build
+	@$(NODE_BIN)/tap $(TAP_FLAGS) $(TESTS)
+
+demo: build
+	@bash scripts/demo.sh
+
+bench: build
+	@node dist/bench/run.js
+
+clean:
+	rm -rf dist src/gen .tap

@@ -1,0 +1,39 @@
+/**
+ * containerd's Task service as a definition both transports serve. v3 is v2 on the wire
+ * (protocol.md §3.1), so the v3 definition only renames the service.
+ */
+import { containerd, google } from '../gen/proto.js';
+import { defineMethod, renameService, type Codec } from '../transport/service.js';
+
+const t = containerd.task.v2;
+const Empty = google.protobuf.Empty as unknown as Codec<google.protobuf.IEmpty>;
+
+export const TASK_V2 = 'containerd.task.v2.Task';
+export const TASK_V3 = 'containerd.task.v3.Task';
+
+const m = <Req, Res>(name: string, req: Codec<Req>, res: Codec<Res>) => defineMethod(TASK_V2, name, req, res);
+
+export const taskServiceV2 = {
+  State: m('State', t.StateRequest, t.StateResponse),
+  Create: m('Create', t.CreateTaskRequest, t.CreateTaskResponse),
+  Start: m('Start', t.StartRequest, t.StartResponse),
+  Delete: m('Delete', t.DeleteRequest, t.DeleteResponse),
+  Pids: m('Pids', t.PidsRequest, t.PidsResponse),
+  Pause: m('Pause', t.PauseRequest, Empty),
+  Resume: m('Resume', t.ResumeRequest, Empty),
+  Checkpoint: m('Checkpoint', t.CheckpointTaskRequest, Empty),
+  Kill: m('Kill', t.KillRequest, Empty),
+  Exec: m('Exec', t.ExecProcessRequest, Empty),
+  ResizePty: m('ResizePty', t.ResizePtyRequest, Empty),
+  CloseIO: m('CloseIO', t.CloseIORequest, Empty),
+  Update: m('Update', t.UpdateTaskRequest, Empty),
+  Wait: m('Wait', t.WaitRequest, t.WaitResponse),
+  Stats: m('Stats', t.StatsRequest, t.StatsResponse),
+  Connect: m('Connect', t.ConnectRequest, t.ConnectResponse),
+  Shutdown: m('Shutdown', t.ShutdownRequest, Empty),
+};
+export type TaskServiceDefinition = typeof taskServiceV2;
+
+export const taskServiceV3: TaskServiceDefinition = renameService(taskServiceV2, TASK_V3);
+
+export type TaskTypes = typeof containerd.task.v2;

@@ -1,0 +1,45 @@
+import * as grpc from '@grpc/grpc-js';
+import { StatusError, Code } from '../../errors/index.js';
+import type { CallOptions } from '../ttrpc/client.js';
+import type { MethodDefinition, RequestOf, ResponseOf, ServiceDefinition } from '../service.js';
+
+/** A gRPC client on a unix socket with the same call surface as TtrpcClient. */
+export class GrpcClient {
+  private readonly client: grpc.Client;
+
+  constructor(path: string) {
+    const target = path.startsWith('unix://') ? path : `unix://${path}`;
+    this.client = new grpc.Client(target, grpc.credentials.createInsecure());
+  }
+
+  call<M extends MethodDefinition<unknown, unknown>>(def: M, request: RequestOf<M>, opts: CallOptions = {}): Promise<ResponseOf<M>> {
+    const md = new grpc.Metadata();
+    for (const [k, values] of opts.metadata ?? []) for (const v of values) md.add(k, v);
+    const options: grpc.CallOptions = {};
+    if (opts.timeoutMs) options.deadline = Date.now() + opts.timeoutMs;
+    return new Promise((resolve, reject) => {
+      this.client.makeUnaryRequest(
+        def.path,
+        def.requestSerialize as (v: unknown) => Buffer,
+        def.responseDeserialize,
+        request,
+        md,
+        options,
+        (err, res) => {
+          if (err) reject(new StatusError(err.code ?? Code.Unknown, err.details || err.message, { cause: err }));
+          else resolve(res as ResponseOf<M>);
+        },
+      );
+    });
+  }
+
+  service<D extends ServiceDefinition>(def: D): { [K in keyof D]: (req: RequestOf<D[K]>, opts?: CallOptions) => Promise<ResponseOf<D[K]>> } {
+    const out: Record<string, unknown> = {};
+    for (const [key, m] of Object.entries(def)) out[key] = (req: unknown, opts?: CallOptions) => this.call(m, req, opts);
+    return out as never;
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
