@@ -5,7 +5,7 @@ LIBDIR := $(PREFIX)/lib/switchyard
 BINDIR := $(PREFIX)/bin
 NODE_BIN := node_modules/.bin
 TAP_FLAGS ?= --disable-coverage --allow-empty-coverage
-TESTS ?= dist/test
+TESTS ?=
 
 .PHONY: all deps proto build install uninstall lint test test-unit test-e2e demo bench clean
 
