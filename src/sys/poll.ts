@@ -1,0 +1,75 @@
+/**
+ * Waiting for an fd to become readable on Node's own event loop, through koffi's libuv
+ * poll handle: no thread blocked in poll(2), no busy loop.
+ *
+ * koffi's typings say the callback gets one events object; it actually gets
+ * (status, events), status being a negative errno. The API is marked experimental by
+ * koffi, which is why it is used only here.
+ */
+import { type Koffi, libc } from './libc.js';
+import { SyscallError, errnoOf } from './syscall-error.js';
+
+type PollHandle = ReturnType<Koffi['node']['poll']>;
+/** koffi.node.poll as it really behaves. */
+type Poll = (fd: number, opts: { readable: boolean }, callback: (status: number) => void) => PollHandle;
+
+export interface WaitOptions {
+  /** Reject with ETIMEDOUT after this long. */
+  timeoutMs?: number;
+  /** Reject with the signal's reason when aborted. */
+  signal?: AbortSignal;
+  /** Keep the event loop alive while waiting (default true). */
+  ref?: boolean;
+}
+
+/**
+ * Resolves once fd is readable (for a pidfd: once the process has exited).
+ * The fd must not be one a libuv handle is already watching: libuv keeps one watcher per
+ * fd number and refuses a second (EEXIST). Pass a dup instead.
+ * libuv sets O_NONBLOCK on fd, hence on every fd sharing its open file description.
+ * Do not close fd before the promise settles.
+ */
+export function waitReadable(fd: number, opts: WaitOptions = {}): Promise<void> {
+  const { koffi } = libc();
+  const { signal, timeoutMs } = opts;
+  return new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    let timer: NodeJS.Timeout | undefined;
+    let handle: PollHandle | null = null;
+    const finish = (err?: unknown) => {
+      if (timer) clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      // close() takes the fd out of epoll at once, so the caller may close fd right after.
+      handle?.close();
+      handle = null;
+      if (err === undefined) resolve();
+      else reject(err);
+    };
+    const onAbort = () => finish(signal!.reason);
+    const onPoll = (status: number) => {
+      if (status < 0) finish(new SyscallError('poll', -status));
+      else finish();
+    };
+    try {
+      handle = (koffi.node.poll as unknown as Poll)(fd, { readable: true }, onPoll);
+    } catch (err) {
+      return reject(pollInitError(fd, err));
+    }
+    if (opts.ref === false) handle.unref();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (timeoutMs !== undefined) {
+      timer = setTimeout(
+        () => finish(new SyscallError('poll', errnoOf('ETIMEDOUT'), `fd ${fd} not readable after ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      if (opts.ref === false) timer.unref();
+    }
+  });
+}
+
+/** koffi reports a failed uv_poll_init only as text (uv_strerror); recover the errno. */
+function pollInitError(fd: number, err: unknown): SyscallError {
+  const text = err instanceof Error ? err.message : String(err);
+  const code = /already exists/i.test(text) ? 'EEXIST' : /bad file descriptor/i.test(text) ? 'EBADF' : 'EINVAL';
+  return new SyscallError('poll', errnoOf(code), `cannot watch fd ${fd}: ${text}`, { cause: err });
+}
