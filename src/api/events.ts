@@ -1,5 +1,5 @@
 import { containerd, google } from '../gen/proto.js';
-import { defineMethod, type Codec } from '../transport/service.js';
+import { defineMethod } from '../transport/service.js';
 
 export const EVENTS_TTRPC = 'containerd.services.events.ttrpc.v1.Events';
 
@@ -9,6 +9,6 @@ export const eventsService = {
     EVENTS_TTRPC,
     'Forward',
     containerd.services.events.ttrpc.v1.ForwardRequest,
-    google.protobuf.Empty as unknown as Codec<google.protobuf.IEmpty>,
+    google.protobuf.Empty,
   ),
 };

@@ -6,12 +6,14 @@ import { containerd, google } from '../gen/proto.js';
 import { defineMethod, renameService, type Codec } from '../transport/service.js';
 
 const t = containerd.task.v2;
-const Empty = google.protobuf.Empty as unknown as Codec<google.protobuf.IEmpty>;
+const Empty = google.protobuf.Empty;
 
 export const TASK_V2 = 'containerd.task.v2.Task';
 export const TASK_V3 = 'containerd.task.v3.Task';
 
-const m = <Req, Res>(name: string, req: Codec<Req>, res: Codec<Res>) => defineMethod(TASK_V2, name, req, res);
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const m = <Req extends Codec<any, any>, Res extends Codec<any, any>>(name: string, req: Req, res: Res) =>
+  defineMethod(TASK_V2, name, req, res);
 
 export const taskServiceV2 = {
   State: m('State', t.StateRequest, t.StateResponse),

@@ -3,27 +3,33 @@
  * one handler table can be served over ttrpc and over gRPC alike.
  */
 
-export interface Codec<T> {
-  encode(message: T): { finish(): Uint8Array };
-  decode(data: Uint8Array): T;
+/** A message type: what encode takes (fields optional) and what decode gives (filled in). */
+export interface Codec<In, Out = In> {
+  encode(message: In): { finish(): Uint8Array };
+  decode(data: Uint8Array): Out;
 }
 
-export interface MethodDefinition<Req, Res> {
+export interface MethodDefinition<ReqIn, ResIn, ReqOut = ReqIn, ResOut = ResIn> {
   path: string;
   requestStream: false;
   responseStream: false;
-  requestSerialize(value: Req): Buffer;
-  requestDeserialize(data: Buffer): Req;
-  responseSerialize(value: Res): Buffer;
-  responseDeserialize(data: Buffer): Res;
+  requestSerialize(value: ReqIn): Buffer;
+  requestDeserialize(data: Buffer): ReqOut;
+  responseSerialize(value: ResIn): Buffer;
+  responseDeserialize(data: Buffer): ResOut;
   originalName: string;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type ServiceDefinition = Record<string, MethodDefinition<any, any>>;
+export type AnyMethod = MethodDefinition<any, any, any, any>;
+export type ServiceDefinition = Record<string, AnyMethod>;
 
-export type RequestOf<M> = M extends MethodDefinition<infer Req, unknown> ? Req : never;
-export type ResponseOf<M> = M extends MethodDefinition<unknown, infer Res> ? Res : never;
+/** What a handler receives and returns. */
+export type RequestOf<M> = M extends MethodDefinition<infer _I, infer _R, infer Out, infer _O> ? Out : never;
+export type ResponseOf<M> = M extends MethodDefinition<infer _I, infer In, infer _Q, infer _O> ? In : never;
+/** What a client sends and gets back. */
+export type ClientRequestOf<M> = M extends MethodDefinition<infer In, infer _R, infer _Q, infer _O> ? In : never;
+export type ClientResponseOf<M> = M extends MethodDefinition<infer _I, infer _R, infer _Q, infer Out> ? Out : never;
 
 /** Lower-cased keys, several values a key, as in Go's ttrpc.MD and gRPC metadata. */
 export type Metadata = Map<string, string[]>;
@@ -57,12 +63,17 @@ export type CallObserver = (record: CallRecord) => void;
 
 const toBuffer = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
-export function defineMethod<Req, Res>(
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type EncodeIn<C> = C extends { encode(message: infer I, ...rest: any[]): unknown } ? I : never;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type DecodeOut<C> = C extends { decode(data: any, ...rest: any[]): infer O } ? O : never;
+
+export function defineMethod<Req extends Codec<any, any>, Res extends Codec<any, any>>( // eslint-disable-line @typescript-eslint/no-explicit-any
   service: string,
   name: string,
-  req: Codec<Req>,
-  res: Codec<Res>,
-): MethodDefinition<Req, Res> {
+  req: Req,
+  res: Res,
+): MethodDefinition<EncodeIn<Req>, EncodeIn<Res>, DecodeOut<Req>, DecodeOut<Res>> {
   return {
     path: `/${service}/${name}`,
     requestStream: false,

@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { StatusError, Code } from '../../errors/index.js';
 import type { CallOptions } from '../ttrpc/client.js';
-import type { MethodDefinition, RequestOf, ResponseOf, ServiceDefinition } from '../service.js';
+import type { MethodDefinition, ClientRequestOf, ClientResponseOf, AnyMethod, ServiceDefinition } from '../service.js';
 
 /** A gRPC client on a unix socket with the same call surface as TtrpcClient. */
 export class GrpcClient {
@@ -12,7 +12,7 @@ export class GrpcClient {
     this.client = new grpc.Client(target, grpc.credentials.createInsecure());
   }
 
-  call<M extends MethodDefinition<unknown, unknown>>(def: M, request: RequestOf<M>, opts: CallOptions = {}): Promise<ResponseOf<M>> {
+  call<M extends AnyMethod>(def: M, request: ClientRequestOf<M>, opts: CallOptions = {}): Promise<ClientResponseOf<M>> {
     const md = new grpc.Metadata();
     for (const [k, values] of opts.metadata ?? []) for (const v of values) md.add(k, v);
     const options: grpc.CallOptions = {};
@@ -27,13 +27,13 @@ export class GrpcClient {
         options,
         (err, res) => {
           if (err) reject(new StatusError(err.code ?? Code.Unknown, err.details || err.message, { cause: err }));
-          else resolve(res as ResponseOf<M>);
+          else resolve(res as ClientResponseOf<M>);
         },
       );
     });
   }
 
-  service<D extends ServiceDefinition>(def: D): { [K in keyof D]: (req: RequestOf<D[K]>, opts?: CallOptions) => Promise<ResponseOf<D[K]>> } {
+  service<D extends ServiceDefinition>(def: D): { [K in keyof D]: (req: ClientRequestOf<D[K]>, opts?: CallOptions) => Promise<ClientResponseOf<D[K]>> } {
     const out: Record<string, unknown> = {};
     for (const [key, m] of Object.entries(def)) out[key] = (req: unknown, opts?: CallOptions) => this.call(m, req, opts);
     return out as never;

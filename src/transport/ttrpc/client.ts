@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { Code, StatusError, fromStatus } from '../../errors/index.js';
-import type { Metadata, MethodDefinition, ServiceDefinition, RequestOf, ResponseOf } from '../service.js';
+import type { Metadata, ServiceDefinition, ClientRequestOf, ClientResponseOf, AnyMethod } from '../service.js';
 import { splitPath } from '../service.js';
 import { encodeFrame, FrameDecoder, FrameType, MAX_DATA_LENGTH } from './frame.js';
 import { decodeResponse, encodeRequest } from './messages.js';
@@ -102,18 +102,18 @@ export class TtrpcClient {
   }
 
   /** A typed unary call through a method definition. */
-  async call<M extends MethodDefinition<unknown, unknown>>(
+  async call<M extends AnyMethod>(
     def: M,
-    request: RequestOf<M>,
+    request: ClientRequestOf<M>,
     opts?: CallOptions,
-  ): Promise<ResponseOf<M>> {
+  ): Promise<ClientResponseOf<M>> {
     const { service, method } = splitPath(def.path);
     const reply = await this.callRaw(service, method, def.requestSerialize(request), opts);
-    return def.responseDeserialize(reply) as ResponseOf<M>;
+    return def.responseDeserialize(reply) as ClientResponseOf<M>;
   }
 
   /** A typed facade for a whole service: client.Create(req) and so on. */
-  service<D extends ServiceDefinition>(def: D): { [K in keyof D]: (req: RequestOf<D[K]>, opts?: CallOptions) => Promise<ResponseOf<D[K]>> } {
+  service<D extends ServiceDefinition>(def: D): { [K in keyof D]: (req: ClientRequestOf<D[K]>, opts?: CallOptions) => Promise<ClientResponseOf<D[K]>> } {
     const out: Record<string, unknown> = {};
     for (const [key, m] of Object.entries(def)) out[key] = (req: unknown, opts?: CallOptions) => this.call(m, req, opts);
     return out as never;

@@ -14,7 +14,7 @@ import { socketAddress, socketPath } from '../../../src/shim/address.js';
 import { Code } from '../../../src/errors/index.js';
 import { fakeTask } from '../fake-task.js';
 import { tempDir } from '../../helpers/tmp.js';
-import { requireTools } from '../../helpers/prereq.js';
+import { requireCommands } from '../../e2e/lib/prereq.js';
 
 const run = promisify(execFile);
 const cleanEnv = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' };
@@ -29,7 +29,7 @@ function alive(pid: number): boolean {
 }
 
 t.test('our client against containerd-shim-runc-v2', async (t) => {
-  if (!requireTools(t, ['containerd-shim-runc-v2'], { root: true })) return;
+  if (!requireCommands(t, ['containerd-shim-runc-v2'], { root: true })) return;
   const dir = tempDir(t);
   const bundle = path.join(dir, 'bundle');
   fs.mkdirSync(bundle);
@@ -73,7 +73,7 @@ t.test('our client against containerd-shim-runc-v2', async (t) => {
 });
 
 t.test('ctr shim (Go ttrpc client) against our server', async (t) => {
-  if (!requireTools(t, ['ctr'], { root: true })) return;
+  if (!requireCommands(t, ['ctr'], { root: true })) return;
   const dir = tempDir(t);
   const address = path.join(dir, 'containerd.sock');
   const ns = `interop${process.pid}`;

@@ -1,0 +1,39 @@
+/**
+ * `delete`: containerd's cleanup after a shim connection closed, possibly after the daemon
+ * died. Works from the bundle alone, touches only this task, and is safe to run twice.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import type { ShimArgs } from './argv.js';
+import { readTaskRecord } from '../task/record.js';
+import { encodeDeleteResponse } from './delete-response.js';
+
+const SIGKILL_STATUS = 128 + 9;
+
+export async function deleteAction(args: ShimArgs): Promise<number> {
+  const bundle = args.bundle || process.cwd();
+  const record = readTaskRecord(bundle);
+  const warnings: string[] = [];
+  if (record?.binary && record.root) {
+    const r = spawnSync(record.binary, ['--root', record.root, 'delete', '--force', args.id], { encoding: 'utf8', timeout: 4000 });
+    const err = `${r.stderr ?? ''}`.trim();
+    if (r.status !== 0 && !/does not exist|not found/i.test(err)) warnings.push(`${record.binary} delete: ${err || r.error?.message || `status ${r.status}`}`);
+  }
+  const rootfs = path.join(bundle, 'rootfs');
+  try {
+    const { unmountAll } = await import('../sys/mount.js');
+    unmountAll(rootfs);
+  } catch (err) {
+    warnings.push(`unmount ${rootfs}: ${(err as Error).message}`);
+  }
+  let pid = 0;
+  try {
+    pid = Number.parseInt(fs.readFileSync(path.join(bundle, 'init.pid'), 'utf8'), 10) || 0;
+  } catch {
+    // Create never got as far as a pid: nothing ran.
+  }
+  if (warnings.length) process.stderr.write(`${warnings.join('\n')}\n`);
+  process.stdout.write(encodeDeleteResponse({ pid, exitStatus: SIGKILL_STATUS, exitedAt: new Date() }));
+  return 0;
+}

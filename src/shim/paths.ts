@@ -1,0 +1,36 @@
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import fs from 'node:fs';
+import type { Config } from '../config/config.js';
+import { socketPath } from './address.js';
+
+/** The daemon a task belongs to: its group, socket and state directory. */
+export interface DaemonPaths {
+  group: string;
+  socket: string;
+  stateDir: string;
+  logFile: string;
+}
+
+/**
+ * The group is the containerd namespace by default (one warm daemon for every pod of it),
+ * or the pod's sandbox id with `grouping = "pod"`. The protocol is part of the key, so a
+ * gRPC daemon and a ttrpc daemon never answer each other's socket.
+ */
+export function daemonPaths(cfg: Config, containerdAddress: string, namespace: string, bundle: string, id: string): DaemonPaths {
+  let group = `switchyard:${cfg.protocol}`;
+  if (cfg.grouping === 'pod') group += `:pod:${sandboxOf(bundle) ?? id}`;
+  const socket = socketPath(containerdAddress, namespace, group);
+  const key = createHash('sha256').update(`${containerdAddress}\0${namespace}\0${group}`).digest('hex').slice(0, 16);
+  const stateDir = path.join(cfg.stateDir, 'daemons', key);
+  return { group, socket, stateDir, logFile: path.join(stateDir, 'daemon.log') };
+}
+
+function sandboxOf(bundle: string): string | undefined {
+  try {
+    const spec = JSON.parse(fs.readFileSync(path.join(bundle, 'config.json'), 'utf8')) as { annotations?: Record<string, string> };
+    return spec.annotations?.['io.kubernetes.cri.sandbox-id'];
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * `serve`: the resident daemon of one group. It holds the task table, reaps container
+ * exits as child subreaper, publishes events, and lingers while idle so a burst of short
+ * tasks finds it warm.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadConfig, type Config } from '../config/config.js';
+import { describe } from '../errors/index.js';
+import { taskServiceV2, taskServiceV3 } from '../api/task.js';
+import { TtrpcServer } from '../transport/ttrpc/server.js';
+import { ForwardPublisher } from '../events/publisher.js';
+import { Reaper } from '../sys/reaper.js';
+import { OciDriver } from '../backends/oci/driver.js';
+import { TaskService } from '../task/service.js';
+import type { ShimArgs } from './argv.js';
+import { DaemonLog } from './log.js';
+import { VERSION } from './version.js';
+
+export async function serve(args: ShimArgs): Promise<number> {
+  const socket = process.env.SWITCHYARD_DAEMON_SOCKET || args.socket;
+  const stateDir = process.env.SWITCHYARD_DAEMON_STATE || '/run/switchyard/daemons/manual';
+  const listenFd = process.env.SWITCHYARD_DAEMON_LISTEN_FD ? Number(process.env.SWITCHYARD_DAEMON_LISTEN_FD) : undefined;
+  const ready = (msg: string) => {
+    try {
+      fs.writeSync(4, `${msg}\n`);
+      fs.closeSync(4);
+    } catch {
+      // Started by hand, without a readiness channel.
+    }
+  };
+  let cfg: Config;
+  let daemonLog: DaemonLog;
+  try {
+    cfg = loadConfig(process.env.SWITCHYARD_CONFIG || undefined);
+    daemonLog = new DaemonLog(path.join(stateDir, 'daemon.log'), args.debug ? 'debug' : cfg.logLevel);
+  } catch (err) {
+    ready(`error: ${describe(err)}`);
+    return 1;
+  }
+  const log = daemonLog.logger.child({ ns: args.namespace });
+  // Containment: a bug in one request is logged and answered; it never takes every task down.
+  process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception'));
+  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
+
+  const reaper = new Reaper({ onError: (err) => log.warn({ err: describe(err) }, 'reaper') });
+  reaper.start();
+  const events = new ForwardPublisher({
+    ttrpcAddress: process.env.TTRPC_ADDRESS || `${args.address}.ttrpc`,
+    namespace: args.namespace,
+    logger: log,
+  });
+  const drivers = new Map<string, OciDriver>();
+  const runc = new OciDriver({
+    name: 'runc',
+    binary: 'runc',
+    root: cfg.runtimeRoot,
+    namespace: args.namespace,
+    timeoutMs: cfg.runtimeTimeoutMs,
+  });
+  drivers.set('runc', runc);
+
+  let idleTimer: NodeJS.Timeout | undefined;
+  let closing = false;
+  let resolveDone: (code: number) => void = () => undefined;
+  const done = new Promise<number>((r) => (resolveDone = r));
+  const stop = async (why: string) => {
+    if (closing) return;
+    closing = true;
+    log.info({ why }, 'daemon exiting');
+    await events.flush();
+    await server?.close();
+    if (socket) fs.rmSync(socket, { force: true });
+    resolveDone(0);
+  };
+  const scheduleIdle = (idle: boolean) => {
+    if (idleTimer) clearTimeout(idleTimer);
+    idleTimer = undefined;
+    if (idle && !closing) idleTimer = setTimeout(() => void stop('idle'), cfg.idleTimeoutMs);
+  };
+
+  const service = new TaskService({
+    namespace: args.namespace,
+    events,
+    reaper,
+    log,
+    version: VERSION,
+    driverFor: () => runc,
+    onIdle: scheduleIdle,
+    onShutdown: (now) => (now ? void stop('shutdown') : scheduleIdle(true)),
+    logs: daemonLog,
+  });
+
+  let server: { close(): Promise<void> } | undefined;
+  try {
+    if (cfg.protocol === 'grpc') {
+      const { GrpcServer } = await import('../transport/grpc/server.js');
+      const g = new GrpcServer();
+      g.addService(taskServiceV3, service);
+      g.addService(taskServiceV2, service);
+      await g.listen(socket);
+      server = g;
+    } else {
+      const t = new TtrpcServer({ onProtocolError: (err) => log.warn({ err: err.message }, 'dropped a connection') });
+      t.addService(taskServiceV2, service);
+      t.addService(taskServiceV3, service);
+      await t.listen(listenFd !== undefined ? { fd: listenFd } : socket);
+      server = t;
+    }
+  } catch (err) {
+    ready(`error: ${describe(err)}`);
+    return 1;
+  }
+  log.info({ socket, protocol: cfg.protocol, version: VERSION }, 'daemon serving');
+  ready('ok');
+  scheduleIdle(true);
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  const code = await done;
+  reaper.stop();
+  return code;
+}

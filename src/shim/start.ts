@@ -1,0 +1,117 @@
+/**
+ * `start`: find or spawn the daemon for this task's group, print its address, exit. Runs
+ * for every container, so it loads only the config reader and node built-ins.
+ */
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { loadConfig, type Config } from '../config/config.js';
+import { describe } from '../errors/index.js';
+import type { ShimArgs } from './argv.js';
+import { readStdinOptions } from './options.js';
+import { daemonPaths, type DaemonPaths } from './paths.js';
+import { bootstrapAnswer } from './bootstrap.js';
+
+const READY_TIMEOUT_MS = 15_000;
+
+export async function start(args: ShimArgs): Promise<number> {
+  try {
+    const options = readStdinOptions();
+    const cfg = loadConfig(options?.configPath);
+    const bundle = process.cwd();
+    const paths = daemonPaths(cfg, args.address, args.namespace, bundle, args.id);
+    await ensureDaemon(args, cfg, paths, options?.configPath);
+    const answer = bootstrapAnswer(cfg, paths.socket);
+    fs.writeFileSync(path.join(bundle, 'address'), answer);
+    // containerd reads stdout and stderr together: the answer must be all that is printed.
+    process.stdout.write(answer);
+    return 0;
+  } catch (err) {
+    process.stderr.write(`switchyard start: ${describe(err)}\n`);
+    return 1;
+  }
+}
+
+function dial(socket: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = net.createConnection({ path: socket });
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once('error', () => resolve(false));
+  });
+}
+
+async function ensureDaemon(args: ShimArgs, cfg: Config, paths: DaemonPaths, configPath?: string): Promise<void> {
+  fs.mkdirSync(path.dirname(paths.socket), { recursive: true, mode: 0o700 });
+  fs.mkdirSync(paths.stateDir, { recursive: true, mode: 0o700 });
+  for (let attempt = 0; attempt < 5; attempt++) {
+    if (await dial(paths.socket)) return;
+    if (cfg.protocol === 'grpc') {
+      // grpc-js cannot serve an inherited fd: the daemon binds its own socket.
+      fs.rmSync(paths.socket, { force: true });
+      return spawnDaemon(args, paths, configPath);
+    }
+    const server = net.createServer();
+    const bound = await new Promise<boolean>((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) => (err.code === 'EADDRINUSE' ? resolve(false) : reject(err)));
+      server.listen({ path: paths.socket, backlog: 511 }, () => resolve(true));
+    });
+    if (!bound) {
+      // Another start may have just bound it; if nobody answers, it is stale.
+      if (await dial(paths.socket)) return;
+      fs.rmSync(paths.socket, { force: true });
+      continue;
+    }
+    fs.chmodSync(paths.socket, 0o600);
+    const fd = (server as unknown as { _handle: { fd: number } })._handle.fd;
+    // The socket listens before we print: containerd dials at once and must not fail.
+    return spawnDaemon(args, paths, configPath, fd);
+  }
+  throw new Error(`cannot bind or reach ${paths.socket}`);
+}
+
+async function spawnDaemon(args: ShimArgs, paths: DaemonPaths, configPath: string | undefined, listenFd?: number): Promise<void> {
+  const entry = fileURLToPath(new URL('../../../bin/containerd-shim-switchyard-v2.js', import.meta.url));
+  const argv = ['-namespace', args.namespace, '-id', args.id, '-address', args.address, '-publish-binary', args.publishBinary];
+  if (args.debug) argv.push('-debug');
+  argv.push('serve');
+  const child = spawn(process.execPath, [entry, ...argv], {
+    cwd: '/',
+    detached: true,
+    // Never fds 1 and 2: containerd waits for every writer of start's output to close.
+    // fd 4 is a readiness channel private to us: the daemon writes one line and closes it.
+    stdio: ['ignore', 'ignore', 'ignore', listenFd ?? 'ignore', 'pipe'],
+    env: {
+      ...process.env,
+      SWITCHYARD_DAEMON_SOCKET: paths.socket,
+      SWITCHYARD_DAEMON_STATE: paths.stateDir,
+      SWITCHYARD_DAEMON_LISTEN_FD: listenFd === undefined ? '' : '3',
+      SWITCHYARD_CONFIG: configPath ?? process.env.SWITCHYARD_CONFIG ?? '',
+    },
+  });
+  child.unref();
+  const answer = await readReady(child.stdio[4] as net.Socket);
+  if (answer !== 'ok') throw new Error(`daemon did not start: ${answer || 'it exited'} (log: ${paths.logFile})`);
+}
+
+function readReady(s: net.Socket): Promise<string> {
+  return new Promise((resolve) => {
+    let text = '';
+    const timer = setTimeout(() => finish(`no answer in ${READY_TIMEOUT_MS} ms`), READY_TIMEOUT_MS);
+    const finish = (v: string) => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve(v);
+    };
+    s.on('data', (d) => {
+      text += d.toString();
+      if (text.includes('\n')) finish(text.split('\n')[0]!.trim());
+    });
+    s.on('end', () => finish(text.trim()));
+    s.on('error', (e) => finish(e.message));
+  });
+}

@@ -1,0 +1,30 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+/**
+ * What `delete` needs to clean a task up from disk alone, after the daemon is gone: which
+ * runtime binary and root created it. Written into the bundle at Create.
+ */
+export interface TaskRecord {
+  id: string;
+  namespace: string;
+  runtime: string;
+  binary: string;
+  root: string;
+}
+
+export const RECORD_FILE = 'switchyard.json';
+
+export function writeTaskRecord(bundle: string, record: TaskRecord): void {
+  const file = path.join(bundle, RECORD_FILE);
+  fs.writeFileSync(`${file}.tmp`, JSON.stringify(record));
+  fs.renameSync(`${file}.tmp`, file);
+}
+
+export function readTaskRecord(bundle: string): TaskRecord | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(bundle, RECORD_FILE), 'utf8')) as TaskRecord;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,28 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { repoRoot } from './image.js';
+import { findProcessesReferencing } from './cleanup.js';
+import type { ContainerdHandle, ContainerdOptions } from './containerd.js';
+
+export const RUNTIME = 'io.containerd.switchyard.v2';
+export const RUNC_ROOT = '/run/switchyard/runc';
+
+/**
+ * Puts this checkout's shim first on containerd's PATH, as `make install` would put it on
+ * the node's, without touching /usr/local.
+ */
+export function shimPathOptions(): Pick<ContainerdOptions, 'pathPrefix'> {
+  const bin = path.join(repoRoot(), '.cache', 'shim-bin');
+  fs.mkdirSync(bin, { recursive: true });
+  const link = path.join(bin, 'containerd-shim-switchyard-v2');
+  fs.rmSync(link, { force: true });
+  fs.symlinkSync(path.join(repoRoot(), 'bin', 'containerd-shim-switchyard-v2.js'), link);
+  return { pathPrefix: [bin] };
+}
+
+/** Our daemon processes serving this containerd. */
+export function daemonPids(c: Pick<ContainerdHandle, 'address'>): number[] {
+  return findProcessesReferencing(c.address)
+    .filter((p) => p.cmdline.some((a) => a.includes('containerd-shim-switchyard-v2')) && p.cmdline.includes('serve'))
+    .map((p) => p.pid);
+}
