@@ -15,6 +15,9 @@ export interface CreateSpec {
 export interface RuntimeDriver {
   /** The runtime's name in the config, for errors and the decision record. */
   readonly name: string;
+  /** What `delete` runs, from the bundle alone, when the daemon is gone. */
+  readonly binary: string;
+  readonly root: string;
   /** Creates the container; resolves with its init pid once it exists but has not started. */
   create(spec: CreateSpec): Promise<number>;
   start(id: string): Promise<void>;

@@ -24,7 +24,7 @@ export interface TaskServiceOptions {
   reaper: Pick<Reaper, 'watch'>;
   log: Logger;
   /** The backend for a new task; the router (later) decides which. */
-  driverFor(task: { id: string; annotations: Record<string, string> }): RuntimeDriver & { root?: string; binary?: string };
+  driverFor(task: { id: string; annotations: Record<string, string> }): RuntimeDriver;
   /** Called whenever the table becomes empty or stops being empty. */
   onIdle?(idle: boolean): void;
   /** Called for Shutdown when no task is left. */
@@ -92,7 +92,7 @@ export class TaskService implements Impl {
           }
         }
       }
-      writeTaskRecord(bundle, { id, namespace: this.o.namespace, runtime: driver.name, binary: driver.binary ?? '', root: driver.root ?? '' });
+      writeTaskRecord(bundle, { id, namespace: this.o.namespace, runtime: driver.name, binary: driver.binary, root: driver.root });
       const io: ProcessIO = await openProcessIO(stdioSpec, { containerId: id, namespace: this.o.namespace, logger: log });
       undo.push(() => io.close());
       const pidFile = path.join(bundle, 'init.pid');

@@ -19,10 +19,12 @@ export interface OciDriverOptions {
 /** The OCI runtime CLI driver: runc and anything that speaks its command line. */
 export class OciDriver implements RuntimeDriver {
   readonly name: string;
+  readonly binary: string;
   private readonly logs = new Map<string, string>();
 
   constructor(private readonly o: OciDriverOptions) {
     this.name = o.name;
+    this.binary = o.binary;
   }
 
   get root(): string {
