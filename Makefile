@@ -5,7 +5,7 @@ LIBDIR := $(PREFIX)/lib/switchyard
 BINDIR := $(PREFIX)/bin
 NODE_BIN := node_modules/.bin
 TAP_FLAGS ?= --disable-coverage --allow-empty-coverage
-TESTS ?=
+TESTS ?= $$(find dist/test -name '*.test.js' | sort)
 
 .PHONY: all deps proto build install uninstall lint test test-unit test-e2e demo bench clean
 
@@ -21,7 +21,7 @@ src/gen/proto.js: $(shell find proto -name '*.proto') scripts/gen-proto.sh
 proto: src/gen/proto.js
 
 build: deps proto
-	@$(NODE_BIN)/tsc -p tsconfig.json
+	@rm -rf dist && $(NODE_BIN)/tsc -p tsconfig.json
 
 install: build
 	@mkdir -p $(LIBDIR) $(BINDIR)

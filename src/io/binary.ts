@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { deadlineExceeded, failedPrecondition } from '../errors/index.js';
 import { pipe2Cloexec } from '../sys/fds.js';
 import { waitReadable } from '../sys/poll.js';
+import { readProcStat } from '../sys/proc.js';
 import type { FdSet } from './fd-set.js';
 
 export interface LoggingBinaryOptions {
@@ -43,6 +44,11 @@ export interface LoggingBinary {
 }
 
 const STDERR_TAIL = 4096;
+
+function isDead(pid: number): boolean {
+  const st = readProcStat(pid);
+  return st === null || st.state === 'Z' || st.state === 'X';
+}
 
 export async function startLoggingBinary(fds: FdSet, opts: LoggingBinaryOptions): Promise<LoggingBinary> {
   const log = opts.logger?.child({ loggingBinary: opts.path });
@@ -102,9 +108,11 @@ export async function startLoggingBinary(fds: FdSet, opts: LoggingBinaryOptions)
       await exited;
       throw deadlineExceeded(`logging binary ${opts.path} did not signal ready on fd 5 within ${timeoutMs} ms`, err);
     }
-    // Ready is a byte or EOF; EOF also comes when it dies. Give a dying one's exit a moment to land.
-    await new Promise((r) => setImmediate(r));
-    if (hasExited() && (child.exitCode !== 0 || child.signalCode)) {
+    // Ready is a byte or EOF, and EOF also comes when the binary dies. libuv reports the
+    // exit later than poll reports the EOF, so ask procfs whether it is a zombie already.
+    const gotByte = fs.readSync(readyR, Buffer.alloc(1)) === 1;
+    if (!gotByte && isDead(child.pid)) {
+      await Promise.race([exited, sleep(1000)]);
       throw failedPrecondition(`logging binary ${opts.path} exited before the container started (${why()})`);
     }
   } catch (err) {
