@@ -10,7 +10,6 @@ import type { Logger } from 'pino';
 import { deadlineExceeded, failedPrecondition } from '../errors/index.js';
 import { pipe2Cloexec } from '../sys/fds.js';
 import { waitReadable } from '../sys/poll.js';
-import { readProcStat } from '../sys/proc.js';
 import type { FdSet } from './fd-set.js';
 
 export interface LoggingBinaryOptions {
@@ -45,9 +44,23 @@ export interface LoggingBinary {
 
 const STDERR_TAIL = 4096;
 
-function isDead(pid: number): boolean {
-  const st = readProcStat(pid);
-  return st === null || st.state === 'Z' || st.state === 'X';
+const PF_EXITING = 0x4;
+
+/**
+ * Whether pid is dead or dying. A dying process sets PF_EXITING before it closes its fds,
+ * so once its fd 5 has read EOF this answer is exact, unlike the zombie state, which
+ * comes a moment after the fds are closed.
+ */
+function isDying(pid: number): boolean {
+  let text: string;
+  try {
+    text = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return true;
+  }
+  // Fields after "(comm) ": state, ppid, pgrp, session, tty_nr, tpgid, flags.
+  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return rest[0] === 'Z' || rest[0] === 'X' || (Number(rest[6]) & PF_EXITING) !== 0;
 }
 
 export async function startLoggingBinary(fds: FdSet, opts: LoggingBinaryOptions): Promise<LoggingBinary> {
@@ -109,9 +122,9 @@ export async function startLoggingBinary(fds: FdSet, opts: LoggingBinaryOptions)
       throw deadlineExceeded(`logging binary ${opts.path} did not signal ready on fd 5 within ${timeoutMs} ms`, err);
     }
     // Ready is a byte or EOF, and EOF also comes when the binary dies. libuv reports the
-    // exit later than poll reports the EOF, so ask procfs whether it is a zombie already.
+    // exit later than poll reports the EOF, so ask procfs.
     const gotByte = fs.readSync(readyR, Buffer.alloc(1)) === 1;
-    if (!gotByte && isDead(child.pid)) {
+    if (!gotByte && isDying(child.pid)) {
       await Promise.race([exited, sleep(1000)]);
       throw failedPrecondition(`logging binary ${opts.path} exited before the container started (${why()})`);
     }

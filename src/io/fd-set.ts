@@ -54,9 +54,10 @@ export class FdSet {
   }
 }
 
-function openError(what: string, file: string, err: unknown): ShimError {
+/** A failed fs call on a client-supplied path, as the ShimError kind a caller can act on. */
+export function openError(what: string, file: string, err: unknown, verb = 'open'): ShimError {
   const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
-  const msg = `cannot open ${what} ${file}: ${code}`;
+  const msg = `cannot ${verb} ${what} ${file}: ${code}`;
   switch (code) {
     case 'EACCES':
     case 'EPERM':

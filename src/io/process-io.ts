@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { setNonBlocking } from '../sys/fds.js';
 import { startLoggingBinary, type LoggingBinary } from './binary.js';
-import { FdSet } from './fd-set.js';
+import { FdSet, openError } from './fd-set.js';
 import { openOutputFifo, openStdinFifo, type StdinFifo } from './fifo.js';
 import type { StdioSpec } from './uri.js';
 
@@ -61,7 +61,11 @@ export async function openProcessIO(spec: StdioSpec, opts: OpenProcessIOOptions)
       }
       case 'file': {
         // As the runc shim: parents 0755, file 0644, both streams appended to one file.
-        fs.mkdirSync(path.dirname(spec.path), { recursive: true, mode: 0o755 });
+        try {
+          fs.mkdirSync(path.dirname(spec.path), { recursive: true, mode: 0o755 });
+        } catch (err) {
+          throw openError('log directory', path.dirname(spec.path), err, 'create');
+        }
         const file = fds.open('log file', spec.path, O_WRONLY | O_APPEND | O_CREAT, 0o644);
         setNonBlocking(file, false);
         stdin = stdinOf(spec.stdin);

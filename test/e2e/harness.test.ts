@@ -154,7 +154,8 @@ if (requireE2E(t)) {
     process.kill(c.pid!, 'SIGKILL');
     await waitFor(() => !isAlive(snap.containerdPid!), 5000);
     const report = await c.stop();
-    t.ok(report.killed.length >= 5, `forced cleanup killed the orphans (${report.killed.join(' ')})`);
+    // Two runc shims and two container inits at least; a third process per task may or may not exist yet.
+      t.ok(report.killed.length >= 4, `forced cleanup killed the orphans (${report.killed.join(' ')})`);
     t.ok(report.unmounted.length >= 2, 'forced cleanup unmounted the rootfs mounts');
     t.equal(report.runtimeDeleted.length, 2, `runc state deleted (${report.runtimeDeleted.join('; ')})`);
     t.same(report.errors, [], 'no cleanup errors');

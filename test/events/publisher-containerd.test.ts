@@ -47,13 +47,12 @@ if (requireCommands(t, ['containerd', 'ctr'])) {
       // ctr has no "subscribed" signal: publish a probe until it shows up.
       const probe = `probe-${process.pid}`;
       const deadline = Date.now() + 20_000;
-      while (!lines.some((l) => l.body.includes(probe))) {
-        t.ok(Date.now() < deadline, 'ctr events is listening');
-        if (Date.now() >= deadline) return;
+      while (!lines.some((l) => l.body.includes(probe)) && Date.now() < deadline) {
         p.publish(taskOOM({ containerId: probe }));
         await p.flush();
         await sleep(100);
       }
+      if (!t.ok(lines.some((l) => l.body.includes(probe)), 'ctr events is listening')) return;
 
       const at = new Date();
       p.publish(
@@ -80,7 +79,7 @@ if (requireCommands(t, ['containerd', 'ctr'])) {
         'the four topics, in publish order',
       );
       t.ok(got.every((l) => l.namespace === ns), `all in namespace ${ns}`);
-      t.match(got[2]?.body, /"exit_status":3|"ExitStatus":3|exit_status/i, 'the exit carries its status');
+      t.match(got[2]?.body, /"exit_status":3/, 'the exit carries its status');
       t.match(got[0]?.body, /4242/, 'the create carries the pid');
       t.comment(got.map((l) => `${l.namespace} ${l.topic} ${l.body}`).join('\n'));
     });

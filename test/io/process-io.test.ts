@@ -224,3 +224,12 @@ t.test('afterStart, closeStdin and close are idempotent', async (t) => {
   fs.closeSync(outR);
   t.pass('no throw, no double close');
 });
+
+t.test('file:// under a path that cannot be a directory: InvalidArgument', async (t) => {
+  const dir = tempDir(t);
+  fs.writeFileSync(path.join(dir, 'plain'), '');
+  await t.rejects(openProcessIO(parseStdio({ stdin: '', stdout: `file://${dir}/plain/sub/log`, stderr: '', terminal: false }), ctx), {
+    kind: 'invalid-argument',
+    message: /cannot create log directory .*plain\/sub: ENOTDIR/,
+  });
+});
