@@ -100,6 +100,7 @@ export async function startLoggingBinary(fds: FdSet, opts: LoggingBinaryOptions)
     stderrTail = (stderrTail + d).slice(-STDERR_TAIL);
   });
   child.stderr?.on('error', () => {});
+  const stderrDone = new Promise<void>((resolve) => (child.stderr ? child.stderr.once('close', () => resolve()) : resolve()));
   const exited = new Promise<void>((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve();
     else child.once('exit', () => resolve());
@@ -118,14 +119,15 @@ export async function startLoggingBinary(fds: FdSet, opts: LoggingBinaryOptions)
       await waitReadable(readyR, { timeoutMs });
     } catch (err) {
       child.kill('SIGKILL');
-      await exited;
+      await Promise.race([exited, sleep(1000, undefined, { ref: false })]);
       throw deadlineExceeded(`logging binary ${opts.path} did not signal ready on fd 5 within ${timeoutMs} ms`, err);
     }
     // Ready is a byte or EOF, and EOF also comes when the binary dies. libuv reports the
     // exit later than poll reports the EOF, so ask procfs.
     const gotByte = fs.readSync(readyR, Buffer.alloc(1)) === 1;
     if (!gotByte && isDying(child.pid)) {
-      await Promise.race([exited, sleep(1000)]);
+      // Its exit status and last words make the error worth reading.
+      await Promise.race([Promise.all([exited, stderrDone]), sleep(1000, undefined, { ref: false })]);
       throw failedPrecondition(`logging binary ${opts.path} exited before the container started (${why()})`);
     }
   } catch (err) {
