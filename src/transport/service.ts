@@ -100,3 +100,25 @@ export function renameService<D extends ServiceDefinition>(def: D, service: stri
   }
   return out as D;
 }
+
+/** Per-call options, the same for both transports. */
+export interface CallOptions {
+  /** Relative timeout; sent to the server (ttrpc timeout_nano, gRPC deadline) and enforced here too. */
+  timeoutMs?: number;
+  metadata?: Metadata;
+  signal?: AbortSignal;
+}
+
+export type ServiceClient<D extends ServiceDefinition> = {
+  [K in keyof D]: (req: ClientRequestOf<D[K]>, opts?: CallOptions) => Promise<ClientResponseOf<D[K]>>;
+};
+
+/** A typed facade for a whole service (client.Create(req) and so on) over one call function. */
+export function serviceClient<D extends ServiceDefinition>(
+  def: D,
+  call: (method: AnyMethod, request: unknown, opts?: CallOptions) => Promise<unknown>,
+): ServiceClient<D> {
+  const out: Record<string, unknown> = {};
+  for (const [key, m] of Object.entries(def)) out[key] = (req: unknown, opts?: CallOptions) => call(m, req, opts);
+  return out as ServiceClient<D>;
+}

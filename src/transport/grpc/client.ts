@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { StatusError, Code } from '../../errors/index.js';
-import type { CallOptions } from '../ttrpc/client.js';
-import type { MethodDefinition, ClientRequestOf, ClientResponseOf, AnyMethod, ServiceDefinition } from '../service.js';
+import type { CallOptions, ClientRequestOf, ClientResponseOf, AnyMethod, ServiceDefinition, ServiceClient } from '../service.js';
+import { serviceClient } from '../service.js';
 
 /** A gRPC client on a unix socket with the same call surface as TtrpcClient. */
 export class GrpcClient {
@@ -33,10 +33,8 @@ export class GrpcClient {
     });
   }
 
-  service<D extends ServiceDefinition>(def: D): { [K in keyof D]: (req: ClientRequestOf<D[K]>, opts?: CallOptions) => Promise<ClientResponseOf<D[K]>> } {
-    const out: Record<string, unknown> = {};
-    for (const [key, m] of Object.entries(def)) out[key] = (req: unknown, opts?: CallOptions) => this.call(m, req, opts);
-    return out as never;
+  service<D extends ServiceDefinition>(def: D): ServiceClient<D> {
+    return serviceClient(def, (m, req, opts) => this.call(m, req as never, opts));
   }
 
   close(): void {

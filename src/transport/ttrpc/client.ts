@@ -1,16 +1,11 @@
 import net from 'node:net';
 import { Code, StatusError, fromStatus } from '../../errors/index.js';
-import type { Metadata, ServiceDefinition, ClientRequestOf, ClientResponseOf, AnyMethod } from '../service.js';
-import { splitPath } from '../service.js';
+import type { CallOptions, ServiceDefinition, ClientRequestOf, ClientResponseOf, AnyMethod, ServiceClient } from '../service.js';
+import { serviceClient, splitPath } from '../service.js';
 import { encodeFrame, FrameDecoder, FrameType, MAX_DATA_LENGTH } from './frame.js';
 import { decodeResponse, encodeRequest } from './messages.js';
 
-export interface CallOptions {
-  /** Relative timeout; sent to the server as timeout_nano and enforced here too. */
-  timeoutMs?: number;
-  metadata?: Metadata;
-  signal?: AbortSignal;
-}
+export type { CallOptions };
 
 interface Pending {
   resolve(data: Buffer): void;
@@ -113,10 +108,8 @@ export class TtrpcClient {
   }
 
   /** A typed facade for a whole service: client.Create(req) and so on. */
-  service<D extends ServiceDefinition>(def: D): { [K in keyof D]: (req: ClientRequestOf<D[K]>, opts?: CallOptions) => Promise<ClientResponseOf<D[K]>> } {
-    const out: Record<string, unknown> = {};
-    for (const [key, m] of Object.entries(def)) out[key] = (req: unknown, opts?: CallOptions) => this.call(m, req, opts);
-    return out as never;
+  service<D extends ServiceDefinition>(def: D): ServiceClient<D> {
+    return serviceClient(def, (m, req, opts) => this.call(m, req as never, opts));
   }
 
   close(): void {
