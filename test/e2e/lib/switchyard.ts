@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { repoRoot } from './image.js';
 import { findProcessesReferencing } from './cleanup.js';
-import type { ContainerdHandle, ContainerdOptions } from './containerd.js';
+import { startContainerd, type ContainerdHandle, type ContainerdOptions } from './containerd.js';
+import { importBusybox } from './image.js';
 
 export const RUNTIME = 'io.containerd.switchyard.v2';
 export const RUNC_ROOT = '/run/switchyard/runc';
@@ -25,4 +26,22 @@ export function daemonPids(c: Pick<ContainerdHandle, 'address'>): number[] {
   return findProcessesReferencing(c.address)
     .filter((p) => p.cmdline.some((a) => a.includes('containerd-shim-switchyard-v2')) && p.cmdline.includes('serve'))
     .map((p) => p.pid);
+}
+
+/**
+ * A private containerd with Switchyard on its PATH and the busybox image imported, started
+ * before a test file's subtests and stopped (with everything it left) after them.
+ */
+export function switchyardContainerd(t: { before(fn: () => Promise<void>): void; teardown(fn: () => unknown): void }): {
+  readonly c: ContainerdHandle;
+  readonly ref: string;
+} {
+  const env = { c: undefined as unknown as ContainerdHandle, ref: '' };
+  t.before(async () => {
+    env.c = await startContainerd({ ...shimPathOptions() });
+    env.c.addRuntimeRoot(path.join(RUNC_ROOT, env.c.namespace));
+    env.ref = await importBusybox(env.c);
+  });
+  t.teardown(() => env.c?.stop());
+  return env;
 }
