@@ -13,6 +13,7 @@ import { TtrpcClient } from '../../src/transport/ttrpc/client.js';
 import { taskServiceV2 } from '../../src/api/task.js';
 import { socketAddress } from '../../src/shim/address.js';
 import { Code } from '../../src/errors/index.js';
+import { tempDir } from '../helpers/tmp.js';
 
 if (requireE2E(t)) {
   const env = switchyardContainerd(t);
@@ -47,15 +48,26 @@ if (requireE2E(t)) {
     t.equal((await p).exitCode, 137);
   });
 
-  t.test('10 MiB through cat, byte for byte; stdout and stderr apart', async (t) => {
+  // Two directions, each checked inside and outside the container. One `cat` round trip
+  // is not used: under load ctr 1.6 sometimes exits before copying the last FIFO bytes
+  // when its stdin closes just before the task exits; the runc-v2 shim loses bytes the
+  // same way in the same run, so that race is ctr's, not the shim's.
+  t.test('10 MiB in and 10 MiB out, byte for byte; stdout and stderr apart', async (t) => {
+    const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
     const data = randomBytes(10 << 20);
-    const p = env.c.ctrProcess(['run', '--rm', '--runtime', RUNTIME, env.ref, 'cat10', 'cat'], { input: data, timeoutMs: 60_000, reject: false } as never);
-    const chunks: Buffer[] = [];
-    p.stdout!.on('data', (d: Buffer) => chunks.push(d));
-    await p;
-    const out = Buffer.concat(chunks);
-    t.equal(out.length, data.length, 'same length');
-    t.equal(createHash('sha256').update(out).digest('hex'), createHash('sha256').update(data).digest('hex'), 'same bytes');
+    const inside = await run('in10', ['sha256sum'], { input: data });
+    t.equal(inside.exitCode, 0);
+    t.equal(inside.stdout.trim().split(/\s+/)[0], sha(data), 'stdin: every byte arrived, in order');
+
+    const outFile = path.join(tempDir(t), 'out');
+    const out10 = await env.c.ctr(
+      ['run', '--rm', '--runtime', RUNTIME, env.ref, 'out10', 'sh', '-c', 'head -c 10485760 /dev/urandom > /tmp/d && sha256sum /tmp/d >&2 && cat /tmp/d'],
+      { timeoutMs: 60_000, stdoutFile: outFile },
+    );
+    const out = fs.readFileSync(outFile);
+    t.equal(out.length, 10 << 20, 'stdout: same length');
+    t.equal(out10.stderr.trim().split(/\s+/)[0], sha(out), 'stdout: same bytes as the container hashed');
+
     const split = await run('split', ['sh', '-c', 'echo to-out; echo to-err >&2']);
     t.equal(split.stdout.trim(), 'to-out');
     t.equal(split.stderr.trim(), 'to-err');

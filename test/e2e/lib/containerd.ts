@@ -72,6 +72,12 @@ export interface CtrOptions {
   input?: string | Buffer;
   /** Extra environment for ctr (the base is a clean env with PATH and CONTAINERD_SNAPSHOTTER). */
   env?: Record<string, string>;
+  /**
+   * Send ctr's stdout to this file instead of a pipe. ctr 1.6 can exit before its copy
+   * from the stdout FIFO into a slow pipe is done (seen with runc-v2 too, under load):
+   * tests that count output bytes use a file, which never blocks the copy.
+   */
+  stdoutFile?: string;
 }
 
 export interface CtrResult {
@@ -471,6 +477,7 @@ class Instance implements ContainerdHandle {
       reject: opts.reject ?? true,
       timeout: opts.timeoutMs ?? 60_000,
       ...(opts.input !== undefined ? { input: opts.input } : { stdin: 'ignore' as const }),
+      ...(opts.stdoutFile !== undefined ? { stdout: { file: opts.stdoutFile } } : {}),
     }) as unknown as ResultPromise;
   }
 
