@@ -26,6 +26,9 @@ cleanup() {
   pkill -f -- "-address $SOCK" 2>/dev/null
   grep " $DIR" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
   rm -rf "$DIR" "/run/switchyard/runc/$NS"
+  # runc makes /<ns> in every cgroup hierarchy as the parent of /<ns>/<id> and leaves it.
+  for d in /sys/fs/cgroup/*/"$NS" /sys/fs/cgroup/"$NS"; do [ -d "$d" ] && rmdir "$d" 2>/dev/null; done
+  return 0
 }
 trap cleanup EXIT INT TERM
 

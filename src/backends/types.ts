@@ -12,6 +12,32 @@ export interface CreateSpec {
   consoleSocket?: string;
 }
 
+export interface ExecSpec {
+  id: string;
+  execId: string;
+  /** The OCI process (JSON object) the client sent. */
+  process: unknown;
+  stdio: [number, number, number];
+  consoleSocket?: string;
+}
+
+export interface RestoreSpec extends CreateSpec {
+  checkpoint: CheckpointSpec;
+}
+
+export interface CheckpointSpec {
+  imagePath: string;
+  workPath?: string;
+  /** Keep the container running after the dump. */
+  leaveRunning?: boolean;
+  tcpEstablished?: boolean;
+  externalUnixSockets?: boolean;
+  shellJob?: boolean;
+  fileLocks?: boolean;
+  emptyNamespaces?: readonly string[];
+  cgroupsMode?: string;
+}
+
 export interface RuntimeDriver {
   /** The runtime's name in the config, for errors and the decision record. */
   readonly name: string;
@@ -25,4 +51,13 @@ export interface RuntimeDriver {
   delete(id: string, force: boolean): Promise<void>;
   /** Pids of every process in the container. */
   ps(id: string): Promise<number[]>;
+  /** Starts an extra process in a running container; resolves with its pid. */
+  exec(spec: ExecSpec): Promise<number>;
+  pause(id: string): Promise<void>;
+  resume(id: string): Promise<void>;
+  /** Applies OCI LinuxResources (a JSON object) to the running container. */
+  update(id: string, resources: unknown): Promise<void>;
+  checkpoint(id: string, spec: CheckpointSpec): Promise<void>;
+  /** Creates and starts the container from a checkpoint image; resolves with its init pid. */
+  restore(spec: RestoreSpec): Promise<number>;
 }

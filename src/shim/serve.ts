@@ -13,6 +13,7 @@ import { ForwardPublisher } from '../events/publisher.js';
 import { Reaper } from '../sys/reaper.js';
 import { OciDriver } from '../backends/oci/driver.js';
 import { TaskService } from '../task/service.js';
+import { CgroupMonitor } from '../task/monitor.js';
 import type { ShimArgs } from './argv.js';
 import { DaemonLog } from './log.js';
 import { VERSION } from './version.js';
@@ -89,6 +90,7 @@ export async function serve(args: ShimArgs): Promise<number> {
     onIdle: scheduleIdle,
     onShutdown: (now) => (now ? void stop('shutdown') : scheduleIdle(true)),
     logs: daemonLog,
+    monitor: new CgroupMonitor(log),
   });
 
   let server: { close(): Promise<void> } | undefined;

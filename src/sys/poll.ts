@@ -11,7 +11,7 @@ import { SyscallError, errnoOf } from './syscall-error.js';
 
 type PollHandle = ReturnType<Koffi['node']['poll']>;
 /** koffi.node.poll as it really behaves. */
-type Poll = (fd: number, opts: { readable: boolean }, callback: (status: number) => void) => PollHandle;
+type Poll = (fd: number, opts: { readable?: boolean; writable?: boolean }, callback: (status: number) => void) => PollHandle;
 
 export interface WaitOptions {
   /** Reject with ETIMEDOUT after this long. */
@@ -23,13 +23,28 @@ export interface WaitOptions {
 }
 
 /**
- * Resolves once fd is readable (for a pidfd: once the process has exited).
+ * Resolves once fd is readable (for a pidfd: once the process has exited; for a pty
+ * master, also once the slave side has hung up).
  * The fd must not be one a libuv handle is already watching: libuv keeps one watcher per
  * fd number and refuses a second (EEXIST). Pass a dup instead.
  * libuv sets O_NONBLOCK on fd, hence on every fd sharing its open file description.
  * Do not close fd before the promise settles.
  */
 export function waitReadable(fd: number, opts: WaitOptions = {}): Promise<void> {
+  return waitFor(fd, 'readable', opts);
+}
+
+/**
+ * Resolves once a write to fd would not fail with EAGAIN (or would fail at once, as on a
+ * hung-up pty). For fds no Node stream can write safely: tty.WriteStream makes a pty
+ * master blocking, and then one write stalls the event loop until the container reads
+ * its terminal. Same rules as waitReadable.
+ */
+export function waitWritable(fd: number, opts: WaitOptions = {}): Promise<void> {
+  return waitFor(fd, 'writable', opts);
+}
+
+function waitFor(fd: number, event: 'readable' | 'writable', opts: WaitOptions): Promise<void> {
   const { koffi } = libc();
   const { signal, timeoutMs } = opts;
   return new Promise<void>((resolve, reject) => {
@@ -51,7 +66,7 @@ export function waitReadable(fd: number, opts: WaitOptions = {}): Promise<void> 
       else finish();
     };
     try {
-      handle = (koffi.node.poll as unknown as Poll)(fd, { readable: true }, onPoll);
+      handle = (koffi.node.poll as unknown as Poll)(fd, { [event]: true }, onPoll);
     } catch (err) {
       return reject(pollInitError(fd, err));
     }
@@ -59,7 +74,7 @@ export function waitReadable(fd: number, opts: WaitOptions = {}): Promise<void> 
     signal?.addEventListener('abort', onAbort, { once: true });
     if (timeoutMs !== undefined) {
       timer = setTimeout(
-        () => finish(new SyscallError('poll', errnoOf('ETIMEDOUT'), `fd ${fd} not readable after ${timeoutMs} ms`)),
+        () => finish(new SyscallError('poll', errnoOf('ETIMEDOUT'), `fd ${fd} not ${event} after ${timeoutMs} ms`)),
         timeoutMs,
       );
       if (opts.ref === false) timer.unref();

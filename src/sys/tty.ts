@@ -5,8 +5,13 @@ import { O_CLOEXEC } from './fds.js';
 import { SyscallError } from './syscall-error.js';
 
 // asm-generic values (x86_64, arm64); powerpc, mips and sparc use others.
+const TCGETS = 0x5401;
 const TIOCGWINSZ = 0x5413;
 const TIOCSWINSZ = 0x5414;
+// The kernel's struct termios, which TCGETS fills (not glibc's, which is larger):
+// tcflag_t c_iflag, c_oflag, c_cflag, c_lflag (uint32 each), cc_t c_line, cc_t c_cc[19].
+const NCCS = 19;
+const CC_OFFSET = 17;
 
 export interface Winsize {
   rows: number;
@@ -27,6 +32,32 @@ export function ioctlGetWinsize(fd: number): Winsize {
   const ws = new Uint16Array(4);
   if (libc().ioctl(fd, TIOCGWINSZ, 'void *', ws) < 0) throw lastError('ioctl');
   return { rows: ws[0]!, cols: ws[1]! };
+}
+
+export interface Termios {
+  iflag: number;
+  oflag: number;
+  cflag: number;
+  lflag: number;
+  /** c_cc, indexed by VINTR (0) … VEOF (4) …; 0 marks a disabled character. */
+  cc: Uint8Array;
+}
+
+/**
+ * TCGETS. On a pty master the kernel answers for the slave, so this reads the settings of
+ * the terminal the container's process sees (canonical mode, its EOF character).
+ */
+export function ioctlGetTermios(fd: number): Termios {
+  const words = new Uint32Array(16);
+  if (libc().ioctl(fd, TCGETS, 'void *', words) < 0) throw lastError('ioctl');
+  const bytes = new Uint8Array(words.buffer);
+  return {
+    iflag: words[0]!,
+    oflag: words[1]!,
+    cflag: words[2]!,
+    lflag: words[3]!,
+    cc: bytes.slice(CC_OFFSET, CC_OFFSET + NCCS),
+  };
 }
 
 export interface Pty {

@@ -5,18 +5,23 @@ import type { TaskServiceDefinition } from '../api/task.js';
 import type { ServiceImplementation } from '../transport/service.js';
 import { alreadyExists, failedPrecondition, invalidArgument, notFound, unimplemented, describe } from '../errors/index.js';
 import type { EventSink } from '../events/sink.js';
-import { taskCreate, taskDelete, timestamp } from '../events/topics.js';
-import { openProcessIO, type ProcessIO } from '../io/process-io.js';
+import { taskCreate, taskDelete, taskOOM, timestamp } from '../events/topics.js';
+import { openStdio, type ProcessStdio } from '../io/process-stdio.js';
 import { parseStdio } from '../io/uri.js';
+import { containerd } from '../gen/proto.js';
 import type { RuntimeDriver } from '../backends/types.js';
 import type { Reaper } from '../sys/reaper.js';
 import { mount, unmountAll } from '../sys/mount.js';
-import { Task } from './task.js';
+import { Task, type StdioPaths } from './task.js';
+import type { ExecProcess } from './exec.js';
 import { readBundleSpec, validateBundle, validateId } from './validate.js';
 import { writeTaskRecord } from './record.js';
+import { decodeCheckpoint, decodeCreateOptions, decodeExecProcess } from './payloads.js';
+import { decodeLinuxResources } from '../cgroups/resources.js';
+import type { ContainerMonitor, OomWatch } from './monitor.js';
 
 /** Status numbers of containerd.v1.types.Status. */
-const STATUS = { created: 1, running: 2, stopped: 3, deleted: 3 } as const;
+const STATUS = { created: 1, running: 2, stopped: 3, deleted: 3, paused: 4 } as const;
 
 export interface TaskServiceOptions {
   namespace: string;
@@ -32,6 +37,7 @@ export interface TaskServiceOptions {
   version: string;
   /** Where each task's log lines also go (its bundle's log fifo). */
   logs?: { attach(id: string, bundle: string): void; detach(id: string): void };
+  monitor?: ContainerMonitor;
 }
 
 type Impl = ServiceImplementation<TaskServiceDefinition>;
@@ -61,18 +67,24 @@ export class TaskService implements Impl {
     return task;
   }
 
-  private noExec(execId: string | null | undefined, what: string): void {
-    if (execId) throw unimplemented(`${what} of exec processes is not supported yet (exec ${execId})`);
+  /** The process a request names: the init when exec_id is empty. */
+  private proc(id: string | null | undefined, execId: string | null | undefined): { task: Task; exec?: ExecProcess } {
+    const task = this.get(id);
+    if (!execId) return { task };
+    return { task, exec: task.exec(validateId(execId, 'exec_id')) };
   }
 
   Create: Impl['Create'] = async (req) => {
     const id = validateId(req.id);
     const bundle = validateBundle(req.bundle);
     if (this.tasks.has(id) || this.creating.has(id)) throw alreadyExists(`task ${id} already exists`);
-    if (req.terminal) throw unimplemented('terminal (tty) tasks are not supported yet');
-    if (req.checkpoint) throw unimplemented('restore from a checkpoint is not supported yet');
     const spec = readBundleSpec(bundle);
-    const stdioSpec = parseStdio({ stdin: req.stdin ?? '', stdout: req.stdout ?? '', stderr: req.stderr ?? '', terminal: false });
+    const options = decodeCreateOptions(req.options);
+    const terminal = !!req.terminal;
+    const stdioPaths: StdioPaths = { stdin: req.stdin ?? '', stdout: req.stdout ?? '', stderr: req.stderr ?? '', terminal };
+    const stdioSpec = parseStdio(stdioPaths);
+    const checkpoint = req.checkpoint || options.criuImagePath || '';
+    if (checkpoint && !checkpoint.startsWith('/')) throw invalidArgument(`checkpoint: ${JSON.stringify(checkpoint)} must be an absolute path`);
     this.o.logs?.attach(id, bundle);
     const log = this.o.log.child({ task: id });
     this.creating.add(id);
@@ -93,24 +105,53 @@ export class TaskService implements Impl {
         }
       }
       writeTaskRecord(bundle, { id, namespace: this.o.namespace, runtime: driver.name, binary: driver.binary, root: driver.root });
-      const io: ProcessIO = await openProcessIO(stdioSpec, { containerId: id, namespace: this.o.namespace, logger: log });
-      undo.push(() => io.close());
+      const stdio: ProcessStdio = await openStdio(stdioSpec, {
+        containerId: id,
+        namespace: this.o.namespace,
+        logger: log,
+        scratchDir: bundle,
+        ioUid: options.ioUid,
+        ioGid: options.ioGid,
+      });
+      undo.push(() => stdio.close());
       const pidFile = path.join(bundle, 'init.pid');
-      const pid = await driver.create({ id, bundle, stdio: io.stdio, pidFile });
-      undo.push(() => driver.delete(id, true).catch(() => undefined));
-      io.afterStart();
+      let pid = 0;
+      if (!checkpoint) {
+        pid = await driver.create({ id, bundle, stdio: stdio.runtimeStdio, pidFile, consoleSocket: stdio.consoleSocket });
+        undo.push(() => driver.delete(id, true).catch(() => undefined));
+        await stdio.afterRuntime();
+      }
+      let oom: OomWatch | undefined;
+      const publishOom = () => this.o.events.publish(taskOOM({ containerId: id }));
+      const startOomWatch = (p: number) => {
+        try {
+          oom = this.o.monitor?.watchOom({ id, pid: p }, publishOom);
+        } catch (err) {
+          log.warn({ err: describe(err) }, 'cannot watch for OOM kills');
+        }
+      };
       const task = new Task({
         id,
         bundle,
         pid,
         driver,
-        io,
-        stdio: { stdin: req.stdin ?? '', stdout: req.stdout ?? '', stderr: req.stderr ?? '', terminal: false },
+        stdio,
+        stdioPaths,
         events: this.o.events,
         log,
-        exited: this.o.reaper.watch(pid).then((e) => ({ status: e.status, at: e.exitedAt })),
+        watch: (p) => this.o.reaper.watch(p).then((e) => ({ status: e.status, at: e.exitedAt })),
         sharedPidNamespace: spec.sharedPidNamespace,
+        restore: checkpoint
+          ? { pidFile, checkpoint: { imagePath: checkpoint, workPath: options.criuWorkPath ?? path.join(bundle, 'criu-work') } }
+          : undefined,
+        onPid: startOomWatch,
+        beforeExitEvent: async () => {
+          // The OOM notice may still be in flight when the exit is reaped: it goes out first.
+          if (oom?.pending()) publishOom();
+          oom?.close();
+        },
         cleanup: async () => {
+          oom?.close();
           if ((req.rootfs ?? []).length > 0) unmountAll(rootfs);
         },
       });
@@ -120,12 +161,12 @@ export class TaskService implements Impl {
           containerId: id,
           bundle,
           rootfs: (req.rootfs ?? []).map((m) => ({ type: m.type ?? '', source: m.source ?? '', target: m.target ?? '', options: m.options ?? [] })),
-          io: { ...task.stdio },
-          checkpoint: '',
+          io: { ...stdioPaths },
+          checkpoint,
           pid,
         }),
       );
-      log.info({ pid, runtime: driver.name }, 'created');
+      log.info({ pid, runtime: driver.name, terminal, checkpoint: checkpoint || undefined }, 'created');
       return { pid };
     } catch (err) {
       log.warn({ err: describe(err) }, 'create failed');
@@ -145,52 +186,59 @@ export class TaskService implements Impl {
   };
 
   Start: Impl['Start'] = async (req) => {
-    this.noExec(req.execId, 'Start');
-    const task = this.get(req.id);
+    const { task, exec } = this.proc(req.id, req.execId);
+    if (exec) {
+      await exec.start();
+      return { pid: exec.pid };
+    }
     await task.start();
     return { pid: task.pid };
   };
 
   State: Impl['State'] = async (req) => {
-    this.noExec(req.execId, 'State');
-    const task = this.get(req.id);
-    const exit = task.exitInfo;
+    const { task, exec } = this.proc(req.id, req.execId);
+    const p = exec ?? task;
+    const exit = p.exitInfo;
     return {
       id: task.id,
       bundle: task.bundle,
-      pid: task.pid,
-      status: STATUS[task.status],
-      stdin: task.stdio.stdin,
-      stdout: task.stdio.stdout,
-      stderr: task.stdio.stderr,
-      terminal: task.stdio.terminal,
+      pid: p.pid,
+      status: STATUS[p.status],
+      stdin: p.stdioPaths.stdin,
+      stdout: p.stdioPaths.stdout,
+      stderr: p.stdioPaths.stderr,
+      terminal: p.stdioPaths.terminal,
       exitStatus: exit?.status ?? 0,
       exitedAt: exit ? timestamp(exit.at) : null,
-      execId: '',
+      execId: exec?.execId ?? '',
     };
   };
 
   Wait: Impl['Wait'] = async (req, ctx) => {
-    this.noExec(req.execId, 'Wait');
-    const task = this.get(req.id);
+    const { task, exec } = this.proc(req.id, req.execId);
     const exit = await Promise.race([
-      task.wait(),
+      exec ? exec.exited : task.wait(),
       new Promise<never>((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason), { once: true })),
     ]);
     return { exitStatus: exit.status, exitedAt: timestamp(exit.at) };
   };
 
   Kill: Impl['Kill'] = async (req) => {
-    this.noExec(req.execId, 'Kill');
     const signal = req.signal ?? 0;
     if (!Number.isInteger(signal) || signal < 0 || signal > 64) throw invalidArgument(`signal ${signal} is out of range`);
-    await this.get(req.id).kill(signal, !!req.all);
+    const { task, exec } = this.proc(req.id, req.execId);
+    if (exec) await exec.kill(signal);
+    else await task.kill(signal, !!req.all);
     return {};
   };
 
   Delete: Impl['Delete'] = async (req) => {
-    this.noExec(req.execId, 'Delete');
-    const task = this.get(req.id);
+    const { task, exec } = this.proc(req.id, req.execId);
+    if (exec) {
+      await task.deleteExec(exec.execId);
+      const exit = exec.exitInfo ?? { status: 255, at: new Date() };
+      return { pid: exec.pid, exitStatus: exit.status, exitedAt: timestamp(exit.at) };
+    }
     await task.delete();
     this.tasks.delete(task.id);
     const exit = task.exitInfo ?? { status: 137, at: new Date() };
@@ -202,8 +250,14 @@ export class TaskService implements Impl {
 
   Pids: Impl['Pids'] = async (req) => {
     const task = this.get(req.id);
-    const pids = await task.ps();
-    return { processes: pids.map((pid) => ({ pid })) };
+    const procs = await task.ps();
+    return {
+      processes: procs.map(({ pid, execId }) => ({
+        pid,
+        // As runc-v2: an exec's pid carries its exec id, so `ctr task ps` can tell them apart.
+        info: execId ? { type_url: 'containerd.runc.v1.ProcessDetails', value: containerd.runc.v1.ProcessDetails.encode({ execId }).finish() } : null,
+      })),
+    };
   };
 
   Connect: Impl['Connect'] = async (req) => {
@@ -217,30 +271,74 @@ export class TaskService implements Impl {
     return {};
   };
 
-  Pause: Impl['Pause'] = async () => {
-    throw unimplemented('Pause is not supported yet');
-  };
-  Resume: Impl['Resume'] = async () => {
-    throw unimplemented('Resume is not supported yet');
-  };
-  Checkpoint: Impl['Checkpoint'] = async () => {
-    throw unimplemented('Checkpoint is not supported yet');
-  };
-  Exec: Impl['Exec'] = async () => {
-    throw unimplemented('Exec is not supported yet');
-  };
-  ResizePty: Impl['ResizePty'] = async () => {
-    throw unimplemented('ResizePty is not supported yet');
-  };
-  CloseIO: Impl['CloseIO'] = async (req) => {
-    this.noExec(req.execId, 'CloseIO');
-    this.get(req.id).closeStdin();
+  Exec: Impl['Exec'] = async (req) => {
+    const task = this.get(req.id);
+    const execId = validateId(req.execId, 'exec_id');
+    task.canExec(execId);
+    const terminal = !!req.terminal;
+    const processSpec = decodeExecProcess(req.spec, terminal);
+    const stdioPaths: StdioPaths = { stdin: req.stdin ?? '', stdout: req.stdout ?? '', stderr: req.stderr ?? '', terminal };
+    const log = this.o.log.child({ task: task.id, exec: execId });
+    const stdio = await openStdio(parseStdio(stdioPaths), {
+      containerId: task.id,
+      namespace: this.o.namespace,
+      logger: log,
+      scratchDir: task.bundle,
+    });
+    try {
+      task.addExec(execId, processSpec, stdio, stdioPaths);
+    } catch (err) {
+      await stdio.close();
+      throw err;
+    }
     return {};
   };
-  Update: Impl['Update'] = async () => {
-    throw unimplemented('Update is not supported yet');
+
+  ResizePty: Impl['ResizePty'] = async (req) => {
+    const { task, exec } = this.proc(req.id, req.execId);
+    const width = req.width ?? 0;
+    const height = req.height ?? 0;
+    if (width <= 0 || height <= 0 || width > 0xffff || height > 0xffff) throw invalidArgument(`size ${width}x${height} is out of range`);
+    (exec ?? task).resize(width, height);
+    return {};
   };
-  Stats: Impl['Stats'] = async () => {
-    throw unimplemented('Stats is not supported yet');
+
+  CloseIO: Impl['CloseIO'] = async (req) => {
+    const { task, exec } = this.proc(req.id, req.execId);
+    if (req.stdin) (exec ?? task).closeStdin();
+    return {};
+  };
+
+  Pause: Impl['Pause'] = async (req) => {
+    await this.get(req.id).pause();
+    return {};
+  };
+
+  Resume: Impl['Resume'] = async (req) => {
+    await this.get(req.id).resume();
+    return {};
+  };
+
+  Update: Impl['Update'] = async (req) => {
+    const task = this.get(req.id);
+    await task.update(decodeLinuxResources(req.resources));
+    return {};
+  };
+
+  Stats: Impl['Stats'] = async (req) => {
+    const task = this.get(req.id);
+    if (!this.o.monitor) throw unimplemented('Stats: no cgroup monitor in this daemon');
+    if (task.pid <= 0 || task.status === 'stopped' || task.status === 'deleted') {
+      throw notFound(`task ${task.id} has no running process to measure`);
+    }
+    const stats = await this.o.monitor.stats({ id: task.id, pid: task.pid });
+    return { stats: { type_url: stats.type_url ?? '', value: stats.value ?? new Uint8Array() } };
+  };
+
+  Checkpoint: Impl['Checkpoint'] = async (req) => {
+    const task = this.get(req.id);
+    const spec = decodeCheckpoint(req.path ?? '', req.options, path.join(task.bundle, 'criu-work'));
+    await task.checkpoint(spec);
+    return {};
   };
 }

@@ -1,30 +1,32 @@
 import { failedPrecondition, notFound } from '../errors/index.js';
 
 /**
- * The init process's states, one small class each (after containerd's pkg/process): every
- * state answers every operation, and a forbidden one names the state it was refused in.
+ * The states of a container's init process and of its execs, one small class each (after
+ * containerd's pkg/process): every state answers every operation, and a forbidden one says
+ * which process refused it and in what state.
  */
-export type Status = 'created' | 'running' | 'stopped' | 'deleted';
+export type Status = 'created' | 'running' | 'paused' | 'stopped' | 'deleted';
 
-export interface StateOps {
-  start(): Promise<void>;
-  kill(signal: number, all: boolean): Promise<void>;
-  delete(): Promise<void>;
-}
-
+/** What a state may ask its process to do. Exec processes never pause or resume. */
 export interface Transitions {
   doStart(): Promise<void>;
   doKill(signal: number, all: boolean): Promise<void>;
-  /** Removes a container that never started: the runtime kills its init. */
+  /** Removes a process that never started. */
   doDeleteCreated(): Promise<void>;
   doDelete(): Promise<void>;
+  doPause(): Promise<void>;
+  doResume(): Promise<void>;
 }
 
-export abstract class State implements StateOps {
+/** Operations on the container that only some init states allow; the state only guards them. */
+export type Guarded = 'exec' | 'update' | 'checkpoint';
+
+export abstract class State {
   abstract readonly status: Status;
-  constructor(protected readonly p: Transitions, protected readonly id: string) {}
+  /** who: "task c1" or "exec e1 of task c1", for error messages. */
+  constructor(protected readonly p: Transitions, protected readonly who: string) {}
   protected refuse(op: string): Promise<never> {
-    return Promise.reject(failedPrecondition(`cannot ${op} task ${this.id}: it is ${this.status}`));
+    return Promise.reject(failedPrecondition(`cannot ${op} ${this.who}: it is ${this.status}`));
   }
   start(): Promise<void> {
     return this.refuse('start');
@@ -36,6 +38,16 @@ export abstract class State implements StateOps {
   }
   delete(): Promise<void> {
     return this.refuse('delete');
+  }
+  pause(): Promise<void> {
+    return this.refuse('pause');
+  }
+  resume(): Promise<void> {
+    return this.refuse('resume');
+  }
+  /** Throws unless `op` is allowed in this state. */
+  guard(op: Guarded): void {
+    throw failedPrecondition(`cannot ${op} ${this.who}: it is ${this.status}`);
   }
 }
 
@@ -50,6 +62,19 @@ export class CreatedState extends State {
   override delete() {
     return this.p.doDeleteCreated();
   }
+  override guard(op: Guarded): void {
+    if (op === 'checkpoint') super.guard(op);
+  }
+}
+
+/** An exec that has not started has no pid to signal. */
+export class ExecCreatedState extends CreatedState {
+  override kill(): Promise<void> {
+    return this.refuse('kill');
+  }
+  override guard(op: Guarded): void {
+    State.prototype.guard.call(this, op);
+  }
 }
 
 export class RunningState extends State {
@@ -57,13 +82,31 @@ export class RunningState extends State {
   override kill(signal: number, all: boolean) {
     return this.p.doKill(signal, all);
   }
+  override pause() {
+    return this.p.doPause();
+  }
+  override guard(): void {}
+}
+
+export class PausedState extends State {
+  readonly status = 'paused';
+  override kill(signal: number, all: boolean) {
+    // The signal is delivered when the container thaws, as with runc-v2.
+    return this.p.doKill(signal, all);
+  }
+  override resume() {
+    return this.p.doResume();
+  }
+  override guard(op: Guarded): void {
+    if (op === 'exec') super.guard(op);
+  }
 }
 
 export class StoppedState extends State {
   readonly status = 'stopped';
   override kill(): Promise<void> {
     // containerd and CRI read NotFound on Kill as "already finished", which it is.
-    return Promise.reject(notFound(`process already finished: task ${this.id}`));
+    return Promise.reject(notFound(`process already finished: ${this.who}`));
   }
   override delete() {
     return this.p.doDelete();
@@ -73,9 +116,9 @@ export class StoppedState extends State {
 export class DeletedState extends State {
   readonly status = 'deleted';
   override kill(): Promise<void> {
-    return Promise.reject(notFound(`task ${this.id} is deleted`));
+    return Promise.reject(notFound(`${this.who} is deleted`));
   }
   override delete(): Promise<void> {
-    return Promise.reject(notFound(`task ${this.id} is deleted`));
+    return Promise.reject(notFound(`${this.who} is deleted`));
   }
 }

@@ -1,96 +1,201 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { RuntimeDriver } from '../backends/types.js';
+import type { CheckpointSpec, RuntimeDriver } from '../backends/types.js';
+import { alreadyExists, notFound } from '../errors/index.js';
 import type { EventSink } from '../events/sink.js';
-import { taskExit, taskStart } from '../events/topics.js';
-import type { ProcessIO } from '../io/process-io.js';
-import { CreatedState, DeletedState, RunningState, StoppedState, type State, type Transitions } from './states.js';
+import { taskCheckpointed, taskExecAdded, taskExit, taskPaused, taskResumed, taskStart } from '../events/topics.js';
+import type { ProcessStdio } from '../io/process-stdio.js';
+import { ExecProcess } from './exec.js';
+import { ExitLatch, type Exit, type StdioPaths } from './process.js';
+import { CreatedState, DeletedState, PausedState, RunningState, StoppedState, type State, type Transitions } from './states.js';
 
-export interface Exit {
-  status: number;
-  at: Date;
-}
+export type { Exit, StdioPaths } from './process.js';
 
 export interface TaskInit {
   id: string;
   bundle: string;
+  /** 0 when the container is restored from a checkpoint at Start. */
   pid: number;
   driver: RuntimeDriver;
-  io: ProcessIO;
-  stdio: { stdin: string; stdout: string; stderr: string; terminal: boolean };
+  stdio: ProcessStdio;
+  stdioPaths: StdioPaths;
   events: EventSink;
   log: Logger;
-  /** Resolves when the init process is gone, with its status. */
-  exited: Promise<Exit>;
+  /** Resolves when pid exits (the daemon's reaper). */
+  watch(pid: number): Promise<Exit>;
   sharedPidNamespace: boolean;
+  /** Set when Create asked for a restore: Start restores instead of starting. */
+  restore?: { checkpoint: CheckpointSpec; pidFile: string };
   /** Undoes what Create set up around the runtime (rootfs mounts). */
   cleanup: () => Promise<void>;
+  /** Called once the init's pid is known (at Create, or at Start for a restore). */
+  onPid?: (pid: number) => void;
+  /** Called at the init's exit, before the exit event: a chance to publish an OOM first. */
+  beforeExitEvent?: () => Promise<void>;
 }
 
+/** How long the init's exit event waits for its execs' exits (the kernel kills them with it). */
+const EXEC_EXIT_GRACE_MS = 5000;
+
 /**
- * One container and its init process. Exits arrive from the reaper at any moment; the
- * start event always goes out before the exit event, even when the process dies before
- * Start returns.
+ * One container: its init process and its execs. Exits arrive from the reaper at any
+ * moment; the start event always goes out before the exit event, even when the process
+ * dies before Start returns, and the init's exit goes out after its execs'.
  */
 export class Task implements Transitions {
   readonly id: string;
   readonly bundle: string;
-  readonly pid: number;
-  readonly stdio: TaskInit['stdio'];
+  readonly stdioPaths: StdioPaths;
   readonly createdAt = new Date();
+  private pidValue: number;
   private state: State;
-  private exit: Exit | undefined;
+  private readonly latch = new ExitLatch();
   private starting: Promise<void> | undefined;
-  private readonly exited: Promise<Exit>;
+  private readonly execs = new Map<string, ExecProcess>();
+  private readonly who: string;
 
   constructor(private readonly init: TaskInit) {
     this.id = init.id;
     this.bundle = init.bundle;
-    this.pid = init.pid;
-    this.stdio = init.stdio;
-    this.state = new CreatedState(this, this.id);
-    this.exited = init.exited.then((exit) => this.onExit(exit));
+    this.stdioPaths = init.stdioPaths;
+    this.pidValue = init.pid;
+    this.who = `task ${init.id}`;
+    this.state = new CreatedState(this, this.who);
+    if (init.pid > 0) this.track(init.pid);
   }
 
+  private track(pid: number): void {
+    this.pidValue = pid;
+    void this.init.watch(pid).then((exit) => this.onExit(exit));
+    this.init.onPid?.(pid);
+  }
+
+  get pid(): number {
+    return this.pidValue;
+  }
   get status() {
     return this.state.status;
   }
-
   get exitInfo(): Exit | undefined {
-    return this.exit;
+    return this.latch.exit;
+  }
+  get driverName(): string {
+    return this.init.driver.name;
   }
 
   start(): Promise<void> {
     return this.state.start();
   }
-
   kill(signal: number, all: boolean): Promise<void> {
     return this.state.kill(signal, all);
   }
-
-  /** Waits for the exit (and its event) when the init has not stopped yet. */
+  /** Resolves after the exit and its event. */
   wait(): Promise<Exit> {
-    return this.exited;
+    return this.latch.promise;
   }
-
   delete(): Promise<void> {
     return this.state.delete();
   }
-
-  ps(): Promise<number[]> {
-    return this.init.driver.ps(this.id);
+  pause(): Promise<void> {
+    return this.state.pause();
   }
-
+  resume(): Promise<void> {
+    return this.state.resume();
+  }
   closeStdin(): void {
-    this.init.io.closeStdin();
+    this.init.stdio.closeStdin();
   }
+  resize(width: number, height: number): void {
+    this.init.stdio.resize(width, height);
+  }
+
+  /** Every pid in the container, with the exec id of those that are execs. */
+  async ps(): Promise<{ pid: number; execId: string }[]> {
+    const byPid = new Map<number, string>();
+    for (const e of this.execs.values()) if (e.pid) byPid.set(e.pid, e.execId);
+    const pids = await this.init.driver.ps(this.id);
+    return pids.map((pid) => ({ pid, execId: byPid.get(pid) ?? '' }));
+  }
+
+  // ---- execs
+
+  addExec(execId: string, process: unknown, stdio: ProcessStdio, stdioPaths: StdioPaths): ExecProcess {
+    this.state.guard('exec');
+    if (this.execs.has(execId)) throw alreadyExists(`exec ${execId} of task ${this.id} already exists`);
+    const exec = new ExecProcess({
+      containerId: this.id,
+      execId,
+      process,
+      stdio,
+      stdioPaths,
+      driver: this.init.driver,
+      events: this.init.events,
+      log: this.init.log,
+      watch: this.init.watch,
+    });
+    this.execs.set(execId, exec);
+    this.init.events.publish(taskExecAdded({ containerId: this.id, execId }));
+    return exec;
+  }
+
+  /** Throws unless the container can take an exec now (checked before its stdio is opened). */
+  canExec(execId: string): void {
+    this.state.guard('exec');
+    if (this.execs.has(execId)) throw alreadyExists(`exec ${execId} of task ${this.id} already exists`);
+  }
+
+  exec(execId: string): ExecProcess {
+    const exec = this.execs.get(execId);
+    if (!exec) throw notFound(`exec ${execId} of task ${this.id} not found`);
+    return exec;
+  }
+
+  async deleteExec(execId: string): Promise<ExecProcess> {
+    const exec = this.exec(execId);
+    await exec.delete();
+    this.execs.delete(execId);
+    return exec;
+  }
+
+  get execCount(): number {
+    return this.execs.size;
+  }
+
+  // ---- container-wide operations
+
+  async update(resources: unknown): Promise<void> {
+    this.state.guard('update');
+    await this.init.driver.update(this.id, resources);
+  }
+
+  async checkpoint(spec: CheckpointSpec): Promise<void> {
+    this.state.guard('checkpoint');
+    await this.init.driver.checkpoint(this.id, spec);
+    this.init.events.publish(taskCheckpointed({ containerId: this.id, checkpoint: spec.imagePath }));
+  }
+
+  // ---- transitions
 
   async doStart(): Promise<void> {
+    const i = this.init;
     this.starting = (async () => {
-      await this.init.driver.start(this.id);
-      if (!this.exit) this.state = new RunningState(this, this.id);
-      this.init.events.publish(taskStart({ containerId: this.id, pid: this.pid }));
-      this.init.log.info({ pid: this.pid }, 'started');
+      if (i.restore) {
+        const pid = await i.driver.restore({
+          id: this.id,
+          bundle: this.bundle,
+          stdio: i.stdio.runtimeStdio,
+          pidFile: i.restore.pidFile,
+          consoleSocket: i.stdio.consoleSocket,
+          checkpoint: i.restore.checkpoint,
+        });
+        this.track(pid);
+        await i.stdio.afterRuntime();
+      } else {
+        await i.driver.start(this.id);
+      }
+      if (!this.latch.exit && this.state.status === 'created') this.state = new RunningState(this, this.who);
+      i.events.publish(taskStart({ containerId: this.id, pid: this.pidValue }));
+      i.log.info({ pid: this.pidValue }, 'started');
     })();
     try {
       await this.starting;
@@ -103,9 +208,27 @@ export class Task implements Transitions {
     await this.init.driver.kill(this.id, signal, all || this.init.sharedPidNamespace);
   }
 
+  async doPause(): Promise<void> {
+    await this.init.driver.pause(this.id);
+    if (this.state.status === 'running') this.state = new PausedState(this, this.who);
+    this.init.events.publish(taskPaused({ containerId: this.id }));
+  }
+
+  async doResume(): Promise<void> {
+    await this.init.driver.resume(this.id);
+    if (this.state.status === 'paused') this.state = new RunningState(this, this.who);
+    this.init.events.publish(taskResumed({ containerId: this.id }));
+  }
+
   async doDeleteCreated(): Promise<void> {
-    await this.init.driver.delete(this.id, true);
-    await this.exited;
+    if (this.pidValue > 0) {
+      await this.init.driver.delete(this.id, true);
+      await this.latch.promise;
+    } else {
+      // A restore that never ran: there is no process, only our stdio.
+      await this.init.stdio.close();
+      this.latch.resolve({ status: 0, at: new Date() });
+    }
     await this.finish();
   }
 
@@ -114,6 +237,8 @@ export class Task implements Transitions {
   }
 
   private async finish(): Promise<void> {
+    for (const exec of this.execs.values()) await exec.delete().catch(() => undefined);
+    this.execs.clear();
     try {
       await this.init.driver.delete(this.id, true);
     } catch (err) {
@@ -121,24 +246,33 @@ export class Task implements Transitions {
       this.init.log.debug({ err }, 'runtime delete after exit');
     }
     await this.init.cleanup();
-    this.state = new DeletedState(this, this.id);
+    this.state = new DeletedState(this, this.who);
   }
 
-  private async onExit(exit: Exit): Promise<Exit> {
-    this.exit = exit;
-    this.state = new StoppedState(this, this.id);
-    if (this.init.sharedPidNamespace) {
+  private async onExit(exit: Exit): Promise<void> {
+    this.state = new StoppedState(this, this.who);
+    const i = this.init;
+    if (i.sharedPidNamespace) {
       // Without its own pid namespace the init's children outlive it; take them along.
-      await this.init.driver.kill(this.id, 9, true).catch(() => undefined);
+      await i.driver.kill(this.id, 9, true).catch(() => undefined);
     }
     // The exit event must follow the start event even if the process beat Start.
     if (this.starting) await this.starting.catch(() => undefined);
-    await this.init.io.close();
-    this.init.events.publish(
-      taskExit({ containerId: this.id, id: this.id, pid: this.pid, exitStatus: exit.status, exitedAt: exit.at }),
-    );
-    this.init.log.info({ pid: this.pid, exitStatus: exit.status }, 'exited');
-    return exit;
+    await this.execsGone();
+    await i.stdio.close();
+    await i.beforeExitEvent?.().catch((err) => i.log.warn({ err }, 'before exit event'));
+    i.events.publish(taskExit({ containerId: this.id, id: this.id, pid: this.pidValue, exitStatus: exit.status, exitedAt: exit.at }));
+    i.log.info({ pid: this.pidValue, exitStatus: exit.status }, 'exited');
+    this.latch.resolve(exit);
+  }
+
+  /** Waits (bounded) for running execs to exit: their exit events come before the init's. */
+  private async execsGone(): Promise<void> {
+    const running = [...this.execs.values()].filter((e) => e.pid > 0 && !e.exitInfo).map((e) => e.exited.catch(() => undefined));
+    if (running.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(running), new Promise((r) => (timer = setTimeout(r, EXEC_EXIT_GRACE_MS)))]);
+    clearTimeout(timer);
   }
 
   get rootfs(): string {

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import { pipe2Cloexec } from '../../src/sys/fds.js';
-import { ioctlGetWinsize, ioctlSetWinsize, openPty } from '../../src/sys/tty.js';
+import { ioctlGetTermios, ioctlGetWinsize, ioctlSetWinsize, openPty } from '../../src/sys/tty.js';
 
 function pty(t: Test) {
   const p = openPty();
@@ -46,4 +46,23 @@ t.test('a non-terminal is a SyscallError ENOTTY', async (t) => {
   t.teardown(() => [r, w].forEach((fd) => fs.closeSync(fd)));
   t.throws(() => ioctlSetWinsize(w, 1, 1), { name: 'SyscallError', syscall: 'ioctl', code: 'ENOTTY' });
   t.throws(() => ioctlGetWinsize(r), { syscall: 'ioctl', code: 'ENOTTY' });
+});
+
+t.test('TCGETS on the master reads the slave terminal settings', async (t) => {
+  const p = pty(t);
+  const ICANON = 0o2;
+  const VEOF = 4;
+  const before = ioctlGetTermios(p.master);
+  t.equal(before.cc.length, 19);
+  t.equal(before.cc[VEOF], 0x04, 'EOF is ^D by default');
+  t.ok(before.lflag & ICANON, 'canonical by default');
+  t.same(ioctlGetTermios(p.slave), before, 'the same settings through the slave');
+  const stty = spawn('stty', ['eof', '^X', '-icanon'], { stdio: [p.slave, 'inherit', 'inherit'] });
+  t.equal((await once(stty, 'close'))[0], 0);
+  const after = ioctlGetTermios(p.master);
+  t.equal(after.cc[VEOF], 0x18, 'stty eof ^X, seen from the master');
+  t.notOk(after.lflag & ICANON, 'stty -icanon, seen from the master');
+  const [r, w] = pipe2Cloexec();
+  t.teardown(() => [r, w].forEach((fd) => fs.closeSync(fd)));
+  t.throws(() => ioctlGetTermios(r), { name: 'SyscallError', syscall: 'ioctl', code: 'ENOTTY' });
 });

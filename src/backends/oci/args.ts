@@ -49,3 +49,70 @@ export function deleteArgs(id: string, force: boolean): string[] {
 }
 
 export const psArgs = (id: string) => ['ps', '--format', 'json', id];
+
+export interface ExecArgs {
+  id: string;
+  /** The exec's OCI process spec, written to a file by the driver. */
+  processFile: string;
+  pidFile: string;
+  consoleSocket?: string;
+}
+
+/** Always detached: runc exits once the process runs, and we (subreaper) inherit it. */
+export function execArgs(e: ExecArgs): string[] {
+  const out = ['exec', '--process', e.processFile, '--detach', '--pid-file', e.pidFile];
+  if (e.consoleSocket) out.push('--console-socket', e.consoleSocket);
+  out.push(e.id);
+  return out;
+}
+
+export const pauseArgs = (id: string) => ['pause', id];
+export const resumeArgs = (id: string) => ['resume', id];
+export const updateArgs = (id: string, resourcesFile: string) => ['update', '--resources', resourcesFile, id];
+
+/** CRIU options, as containerd's runc options carry them (CheckpointOptions). */
+export interface CriuOptions {
+  imagePath: string;
+  workPath?: string;
+  leaveRunning?: boolean;
+  tcpEstablished?: boolean;
+  externalUnixSockets?: boolean;
+  shellJob?: boolean;
+  fileLocks?: boolean;
+  emptyNamespaces?: readonly string[];
+  /** soft | full | strict */
+  cgroupsMode?: string;
+}
+
+function criuFlags(c: CriuOptions): string[] {
+  const out = ['--image-path', c.imagePath];
+  if (c.workPath) out.push('--work-path', c.workPath);
+  if (c.tcpEstablished) out.push('--tcp-established');
+  if (c.externalUnixSockets) out.push('--ext-unix-sk');
+  if (c.shellJob) out.push('--shell-job');
+  if (c.fileLocks) out.push('--file-locks');
+  for (const ns of c.emptyNamespaces ?? []) out.push('--empty-ns', ns);
+  if (c.cgroupsMode) out.push('--manage-cgroups-mode', c.cgroupsMode);
+  return out;
+}
+
+export function checkpointArgs(id: string, c: CriuOptions): string[] {
+  const out = ['checkpoint', ...criuFlags(c)];
+  if (c.leaveRunning) out.push('--leave-running');
+  out.push(id);
+  return out;
+}
+
+export interface RestoreArgs extends CriuOptions {
+  id: string;
+  bundle: string;
+  pidFile: string;
+  consoleSocket?: string;
+}
+
+export function restoreArgs(r: RestoreArgs): string[] {
+  const out = ['restore', '--detach', ...criuFlags(r), '--bundle', r.bundle, '--pid-file', r.pidFile];
+  if (r.consoleSocket) out.push('--console-socket', r.consoleSocket);
+  out.push(r.id);
+  return out;
+}

@@ -1,8 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { failedPrecondition } from '../../errors/index.js';
-import type { CreateSpec, RuntimeDriver } from '../types.js';
-import { createArgs, deleteArgs, globalArgs, killArgs, psArgs, startArgs, type GlobalOptions } from './args.js';
+import { randomBytes } from 'node:crypto';
+import { failedPrecondition, internal } from '../../errors/index.js';
+import type { CheckpointSpec, CreateSpec, ExecSpec, RestoreSpec, RuntimeDriver } from '../types.js';
+import {
+  checkpointArgs, createArgs, deleteArgs, execArgs, globalArgs, killArgs, pauseArgs, psArgs, restoreArgs, resumeArgs, startArgs, updateArgs,
+  type GlobalOptions,
+} from './args.js';
 import { runRuntime } from './runner.js';
 
 export interface OciDriverOptions {
@@ -20,7 +24,8 @@ export interface OciDriverOptions {
 export class OciDriver implements RuntimeDriver {
   readonly name: string;
   readonly binary: string;
-  private readonly logs = new Map<string, string>();
+  /** Bundle of each container we know: its runtime log and scratch files live there. */
+  private readonly bundles = new Map<string, string>();
 
   constructor(private readonly o: OciDriverOptions) {
     this.name = o.name;
@@ -31,24 +36,60 @@ export class OciDriver implements RuntimeDriver {
     return path.join(this.o.root, this.o.namespace);
   }
 
+  private logFile(id: string): string | undefined {
+    const bundle = this.bundles.get(id);
+    return bundle ? path.join(bundle, 'log.json') : undefined;
+  }
+
   private global(id: string): GlobalOptions {
-    return { root: this.root, log: this.logs.get(id), systemdCgroup: this.o.systemdCgroup, extra: this.o.extraArgs };
+    return { root: this.root, log: this.logFile(id), systemdCgroup: this.o.systemdCgroup, extra: this.o.extraArgs };
   }
 
   private run(id: string, args: string[], stdio?: CreateSpec['stdio']) {
     return runRuntime(this.o.binary, [...globalArgs(this.global(id)), ...args], {
       timeoutMs: this.o.timeoutMs,
-      logFile: this.logs.get(id),
+      logFile: this.logFile(id),
       stdio,
+      command: args[0]!,
     });
   }
 
-  async create(spec: CreateSpec): Promise<number> {
-    this.logs.set(spec.id, path.join(spec.bundle, 'log.json'));
-    await this.run(spec.id, createArgs({ id: spec.id, bundle: spec.bundle, pidFile: spec.pidFile, consoleSocket: spec.consoleSocket }), spec.stdio);
-    const pid = Number.parseInt(fs.readFileSync(spec.pidFile, 'utf8').trim(), 10);
-    if (!Number.isInteger(pid) || pid <= 0) throw failedPrecondition(`${this.name} create ${spec.id}: bad pid file ${spec.pidFile}`);
+  /** A scratch file in the container's bundle, removed after `use` whatever happens. */
+  private async withScratchFile<T>(id: string, stem: string, content: string, use: (file: string) => Promise<T>): Promise<T> {
+    const dir = this.bundles.get(id);
+    if (!dir) throw failedPrecondition(`${this.name}: container ${id} is not known to this daemon`);
+    const file = path.join(dir, `.${stem}-${randomBytes(4).toString('hex')}.json`);
+    fs.writeFileSync(file, content, { mode: 0o600 });
+    try {
+      return await use(file);
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
+  }
+
+  private readPid(file: string, what: string): number {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      throw internal(`${this.name} ${what}: no pid file ${file}`, err);
+    }
+    const pid = Number.parseInt(text.trim(), 10);
+    if (!Number.isInteger(pid) || pid <= 0) throw failedPrecondition(`${this.name} ${what}: bad pid file ${file}`);
     return pid;
+  }
+
+  async create(spec: CreateSpec): Promise<number> {
+    this.bundles.set(spec.id, spec.bundle);
+    await this.run(spec.id, createArgs({ id: spec.id, bundle: spec.bundle, pidFile: spec.pidFile, consoleSocket: spec.consoleSocket }), spec.stdio);
+    return this.readPid(spec.pidFile, `create ${spec.id}`);
+  }
+
+  async restore(spec: RestoreSpec): Promise<number> {
+    this.bundles.set(spec.id, spec.bundle);
+    const args = restoreArgs({ ...spec.checkpoint, id: spec.id, bundle: spec.bundle, pidFile: spec.pidFile, consoleSocket: spec.consoleSocket });
+    await this.run(spec.id, args, spec.stdio);
+    return this.readPid(spec.pidFile, `restore ${spec.id}`);
   }
 
   async start(id: string): Promise<void> {
@@ -63,7 +104,7 @@ export class OciDriver implements RuntimeDriver {
     try {
       await this.run(id, deleteArgs(id, force));
     } finally {
-      if (force) this.logs.delete(id);
+      if (force) this.bundles.delete(id);
     }
   }
 
@@ -73,8 +114,39 @@ export class OciDriver implements RuntimeDriver {
     return Array.isArray(pids) ? pids.filter((p): p is number => typeof p === 'number') : [];
   }
 
-  /** Remembers where an adopted task's runtime log is (after a daemon restart). */
+  async exec(spec: ExecSpec): Promise<number> {
+    const bundle = this.bundles.get(spec.id);
+    if (!bundle) throw failedPrecondition(`${this.name}: container ${spec.id} is not known to this daemon`);
+    const pidFile = path.join(bundle, `.exec-${spec.execId}.pid`);
+    fs.rmSync(pidFile, { force: true });
+    try {
+      return await this.withScratchFile(spec.id, `exec-${spec.execId}`, JSON.stringify(spec.process), async (processFile) => {
+        await this.run(spec.id, execArgs({ id: spec.id, processFile, pidFile, consoleSocket: spec.consoleSocket }), spec.stdio);
+        return this.readPid(pidFile, `exec ${spec.id}/${spec.execId}`);
+      });
+    } finally {
+      fs.rmSync(pidFile, { force: true });
+    }
+  }
+
+  async pause(id: string): Promise<void> {
+    await this.run(id, pauseArgs(id));
+  }
+
+  async resume(id: string): Promise<void> {
+    await this.run(id, resumeArgs(id));
+  }
+
+  async update(id: string, resources: unknown): Promise<void> {
+    await this.withScratchFile(id, 'resources', JSON.stringify(resources), (file) => this.run(id, updateArgs(id, file)));
+  }
+
+  async checkpoint(id: string, spec: CheckpointSpec): Promise<void> {
+    await this.run(id, checkpointArgs(id, spec));
+  }
+
+  /** Remembers an adopted task's bundle (after a daemon restart). */
   adopt(id: string, bundle: string): void {
-    this.logs.set(id, path.join(bundle, 'log.json'));
+    this.bundles.set(id, bundle);
   }
 }

@@ -23,6 +23,8 @@ export interface RunOptions {
   timeoutMs: number;
   /** The runtime's --log file, whose last error line explains a failure better than stderr. */
   logFile?: string;
+  /** The subcommand, for error messages: "runc exec: …". */
+  command: string;
 }
 
 /**
@@ -46,16 +48,11 @@ export async function runRuntime(binary: string, args: readonly string[], opts: 
   const stderr = String(result.stderr ?? '').trim();
   const logged = opts.logFile ? lastLogError(opts.logFile) : '';
   const why = logged || stderr || (result.timedOut ? `timed out after ${opts.timeoutMs} ms` : `exit status ${result.exitCode ?? result.signal}`);
-  const command = `${binary} ${args.find((a) => !a.startsWith('-') && !isFlagValue(args, a)) ?? ''}`.trim();
+  const command = `${binary} ${opts.command}`;
   const kind = result.timedOut ? ErrorKind.DeadlineExceeded : classify(why);
   return Promise.reject(
     new RuntimeCommandError(kind, `${command}: ${why}`, [binary, ...args], result.exitCode, stderr, { cause: result }),
   );
-}
-
-function isFlagValue(args: readonly string[], a: string): boolean {
-  const i = args.indexOf(a);
-  return i > 0 && ['--root', '--log', '--log-format', '--bundle', '--pid-file', '--console-socket', '--process', '--format'].includes(args[i - 1]!);
 }
 
 /** The runtime's words decide the kind, as containerd's runc shim does (checkKillError). */

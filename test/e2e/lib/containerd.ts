@@ -70,6 +70,8 @@ export interface CtrOptions {
   timeoutMs?: number;
   /** Data written to ctr's stdin. */
   input?: string | Buffer;
+  /** 'pipe': the caller writes ctr's stdin itself (subprocess.stdin); default: input, or nothing. */
+  stdin?: 'pipe';
   /** Extra environment for ctr (the base is a clean env with PATH and CONTAINERD_SNAPSHOTTER). */
   env?: Record<string, string>;
   /**
@@ -114,6 +116,8 @@ export interface ContainerdHandle {
   ctr(args: string[], opts?: CtrOptions): Promise<CtrResult>;
   /** Same, but return the execa subprocess (streaming stdin/stdout, kill, ...). */
   ctrProcess(args: string[], opts?: CtrOptions): ResultPromise;
+  /** The argv and environment ctr() would use, for spawning ctr some other way (on a pty). */
+  ctrCommand(args: string[], opts?: Pick<CtrOptions, 'namespace' | 'env'>): { file: string; args: string[]; env: Record<string, string> };
   /** A fresh unique namespace registered for cleanup with this instance. */
   newNamespace(prefix?: string): string;
   /** Register a namespace chosen by the caller for cleanup (cgroups /<ns>, runc root). */
@@ -468,6 +472,11 @@ class Instance implements ContainerdHandle {
     return { PATH: SYSTEM_PATH, CONTAINERD_SNAPSHOTTER: this.snapshotter, ...(extra ?? {}) };
   }
 
+  ctrCommand(args: string[], opts: Pick<CtrOptions, 'namespace' | 'env'> = {}) {
+    const ns = opts.namespace ?? this.namespace;
+    return { file: 'ctr', args: ['--address', this.address, '--namespace', ns, ...this.withFifoDir(args)], env: this.ctrEnv(opts.env) };
+  }
+
   ctrProcess(args: string[], opts: CtrOptions = {}): ResultPromise {
     const ns = opts.namespace ?? this.namespace;
     if (opts.namespace && !this.namespaces.has(ns)) this.addNamespace(ns);
@@ -476,7 +485,7 @@ class Instance implements ContainerdHandle {
       extendEnv: false,
       reject: opts.reject ?? true,
       timeout: opts.timeoutMs ?? 60_000,
-      ...(opts.input !== undefined ? { input: opts.input } : { stdin: 'ignore' as const }),
+      ...(opts.input !== undefined ? { input: opts.input } : { stdin: opts.stdin ?? ('ignore' as const) }),
       ...(opts.stdoutFile !== undefined ? { stdout: { file: opts.stdoutFile } } : {}),
     }) as unknown as ResultPromise;
   }

@@ -1,0 +1,80 @@
+import t from 'tap';
+import fs from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pipe2Cloexec, setNonBlocking } from '../../src/sys/fds.js';
+import { waitReadable, waitWritable } from '../../src/sys/poll.js';
+import { openPty } from '../../src/sys/tty.js';
+
+/**
+ * Writes to a non-blocking fd until it reports EAGAIN; returns the bytes written. Whole
+ * lines: a canonical-mode terminal drops what does not fit in its line, so it would take
+ * newline-less input forever.
+ */
+function fill(fd: number): number {
+  setNonBlocking(fd, true);
+  const chunk = Buffer.from(`${'x'.repeat(63)}\n`.repeat(64));
+  let total = 0;
+  for (;;) {
+    try {
+      total += fs.writeSync(fd, chunk);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') return total;
+      throw err;
+    }
+  }
+}
+
+t.test('waitWritable: a full pipe becomes writable once the reader drains it', async (t) => {
+  const [r, w] = pipe2Cloexec();
+  t.teardown(() => [r, w].forEach((fd) => fs.closeSync(fd)));
+  t.ok(fill(w) > 0);
+  let writable = false;
+  const waiting = waitWritable(w).then(() => (writable = true));
+  await sleep(100);
+  t.notOk(writable, 'not while full');
+  const buf = Buffer.alloc(65536);
+  fs.readSync(r, buf);
+  await waiting;
+  t.ok(writable);
+  t.ok(fs.writeSync(w, 'y') === 1, 'a write now succeeds');
+});
+
+t.test('waitWritable: a pty master whose slave does not read', async (t) => {
+  const p = openPty();
+  t.teardown(() => [p.master, p.slave].forEach((fd) => fs.closeSync(fd)));
+  t.ok(fill(p.master) > 0);
+  // The kernel moves input on to the slave's line discipline in a worker, which frees some
+  // room again just after the first EAGAIN.
+  await sleep(50);
+  fill(p.master);
+  await t.rejects(waitWritable(p.master, { timeoutMs: 100 }), { name: 'SyscallError', code: 'ETIMEDOUT', message: /not writable/ });
+  // The slave reading its input makes room again.
+  setNonBlocking(p.slave, true);
+  const buf = Buffer.alloc(65536);
+  for (;;) {
+    try {
+      fs.readSync(p.slave, buf);
+    } catch {
+      break;
+    }
+  }
+  await waitWritable(p.master, { timeoutMs: 5000 });
+});
+
+t.test('waitWritable: abort', async (t) => {
+  const [r, w] = pipe2Cloexec();
+  t.teardown(() => [r, w].forEach((fd) => fs.closeSync(fd)));
+  fill(w);
+  const ac = new AbortController();
+  setTimeout(() => ac.abort(new Error('gave up')), 20);
+  await t.rejects(waitWritable(w, { signal: ac.signal }), /gave up/);
+});
+
+t.test('waitReadable and waitWritable on two fds of one pipe at once', async (t) => {
+  const [r, w] = pipe2Cloexec();
+  t.teardown(() => [r, w].forEach((fd) => fs.closeSync(fd)));
+  const readable = waitReadable(r, { timeoutMs: 5000 });
+  await waitWritable(w, { timeoutMs: 5000 });
+  fs.writeSync(w, 'z');
+  await readable;
+});
