@@ -10,6 +10,8 @@ export interface CreateSpec {
   stdio: [number, number, number];
   pidFile: string;
   consoleSocket?: string;
+  /** The bundle's annotations: some flavours (runsc) act on CRI's. */
+  annotations?: Record<string, string>;
 }
 
 export interface ExecSpec {
@@ -41,9 +43,14 @@ export interface CheckpointSpec {
 export interface RuntimeDriver {
   /** The runtime's name in the config, for errors and the decision record. */
   readonly name: string;
-  /** What `delete` runs, from the bundle alone, when the daemon is gone. */
+  /** The runtime binary, for errors and the decision record. */
   readonly binary: string;
   readonly root: string;
+  /** What `delete` runs (then `delete --force ID`), from the bundle alone, when the daemon is gone. */
+  readonly command: string[];
+  /** When set, the init's exit status comes from the runtime (runsc wait), not from the reaper. */
+  wait?(id: string): Promise<number>;
+  readonly waitsItself?: boolean;
   /** Creates the container; resolves with its init pid once it exists but has not started. */
   create(spec: CreateSpec): Promise<number>;
   start(id: string): Promise<void>;

@@ -16,7 +16,8 @@ export async function deleteAction(args: ShimArgs): Promise<number> {
   const record = readTaskRecord(bundle);
   const warnings: string[] = [];
   if (record?.binary && record.root) {
-    const r = spawnSync(record.binary, ['--root', record.root, 'delete', '--force', args.id], { encoding: 'utf8', timeout: 4000 });
+    const [file, ...globals] = record.command?.length ? record.command : [record.binary, '--root', record.root];
+    const r = spawnSync(file!, [...globals, 'delete', '--force', args.id], { encoding: 'utf8', timeout: 4000 });
     const err = `${r.stderr ?? ''}`.trim();
     if (r.status !== 0 && !/does not exist|not found/i.test(err)) warnings.push(`${record.binary} delete: ${err || r.error?.message || `status ${r.status}`}`);
   }

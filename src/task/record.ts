@@ -11,6 +11,8 @@ export interface TaskRecord {
   runtime: string;
   binary: string;
   root: string;
+  /** The runtime's argv up to its subcommand (a wrapper, the binary, its global flags). */
+  command?: string[];
 }
 
 export const RECORD_FILE = 'switchyard.json';

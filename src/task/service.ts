@@ -104,7 +104,7 @@ export class TaskService implements Impl {
           }
         }
       }
-      writeTaskRecord(bundle, { id, namespace: this.o.namespace, runtime: driver.name, binary: driver.binary, root: driver.root });
+      writeTaskRecord(bundle, { id, namespace: this.o.namespace, runtime: driver.name, binary: driver.binary, root: driver.root, command: driver.command });
       const stdio: ProcessStdio = await openStdio(stdioSpec, {
         containerId: id,
         namespace: this.o.namespace,
@@ -117,10 +117,11 @@ export class TaskService implements Impl {
       const pidFile = path.join(bundle, 'init.pid');
       let pid = 0;
       if (!checkpoint) {
-        pid = await driver.create({ id, bundle, stdio: stdio.runtimeStdio, pidFile, consoleSocket: stdio.consoleSocket });
+        pid = await driver.create({ id, bundle, stdio: stdio.runtimeStdio, pidFile, consoleSocket: stdio.consoleSocket, annotations: spec.annotations });
         undo.push(() => driver.delete(id, true).catch(() => undefined));
         await stdio.afterRuntime();
       }
+      const reap = (p: number) => this.o.reaper.watch(p).then((e) => ({ status: e.status, at: e.exitedAt }));
       let oom: OomWatch | undefined;
       const publishOom = () => this.o.events.publish(taskOOM({ containerId: id }));
       const startOomWatch = (p: number) => {
@@ -139,7 +140,9 @@ export class TaskService implements Impl {
         stdioPaths,
         events: this.o.events,
         log,
-        watch: (p) => this.o.reaper.watch(p).then((e) => ({ status: e.status, at: e.exitedAt })),
+        watch: reap,
+        // runsc knows a sandboxed container's exit when the host pid does not (gVisor's shim asks it too).
+        watchInit: driver.wait && driver.waitsItself ? (p) => driver.wait!(id).then((status) => ({ status, at: new Date() }), () => reap(p)) : undefined,
         sharedPidNamespace: spec.sharedPidNamespace,
         restore: checkpoint
           ? { pidFile, checkpoint: { imagePath: checkpoint, workPath: options.criuWorkPath ?? path.join(bundle, 'criu-work') } }

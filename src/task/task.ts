@@ -23,6 +23,8 @@ export interface TaskInit {
   log: Logger;
   /** Resolves when pid exits (the daemon's reaper). */
   watch(pid: number): Promise<Exit>;
+  /** For the init only, when the runtime reports its exit itself; default watch. */
+  watchInit?(pid: number): Promise<Exit>;
   sharedPidNamespace: boolean;
   /** Set when Create asked for a restore: Start restores instead of starting. */
   restore?: { checkpoint: CheckpointSpec; pidFile: string };
@@ -66,7 +68,7 @@ export class Task implements Transitions {
 
   private track(pid: number): void {
     this.pidValue = pid;
-    void this.init.watch(pid).then((exit) => this.onExit(exit));
+    void (this.init.watchInit ?? this.init.watch)(pid).then((exit) => this.onExit(exit));
     this.init.onPid?.(pid);
   }
 

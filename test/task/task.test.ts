@@ -17,6 +17,7 @@ function harness() {
     name: 'fake',
     binary: 'fake',
     root: '/fake',
+    command: ['fake'],
     create: async () => 1,
     start: async (id) => void calls.push(`start ${id}`),
     kill: async (id, sig, all) => void calls.push(`kill ${id} ${sig} ${all}`),

@@ -12,14 +12,6 @@ export interface GlobalOptions {
   extra?: readonly string[];
 }
 
-export function globalArgs(g: GlobalOptions): string[] {
-  const out = ['--root', g.root];
-  if (g.log) out.push('--log', g.log, '--log-format', 'json');
-  if (g.systemdCgroup) out.push('--systemd-cgroup');
-  if (g.extra) out.push(...g.extra);
-  return out;
-}
-
 export interface CreateArgs {
   id: string;
   bundle: string;

@@ -4,10 +4,12 @@ import { randomBytes } from 'node:crypto';
 import { failedPrecondition, internal } from '../../errors/index.js';
 import type { CheckpointSpec, CreateSpec, ExecSpec, RestoreSpec, RuntimeDriver } from '../types.js';
 import {
-  checkpointArgs, createArgs, deleteArgs, execArgs, globalArgs, killArgs, pauseArgs, psArgs, restoreArgs, resumeArgs, startArgs, updateArgs,
+  checkpointArgs, createArgs, deleteArgs, execArgs, killArgs, pauseArgs, psArgs, restoreArgs, resumeArgs, startArgs, updateArgs,
   type GlobalOptions,
 } from './args.js';
+import { flavourGlobalArgs, launch, parseWaitOutput, stdioAtStart, type Flavour, type Launch } from './flavour.js';
 import { runRuntime } from './runner.js';
+import { dupCloexec } from '../../sys/fds.js';
 
 export interface OciDriverOptions {
   name: string;
@@ -18,18 +20,33 @@ export interface OciDriverOptions {
   timeoutMs: number;
   systemdCgroup?: boolean;
   extraArgs?: readonly string[];
+  /** Default runc. */
+  flavour?: Flavour;
+  /** The v2 mount of a hybrid cgroup host with controllers on it (crun must not see it). */
+  hybridV2Mount?: string;
 }
 
 /** The OCI runtime CLI driver: runc and anything that speaks its command line. */
 export class OciDriver implements RuntimeDriver {
   readonly name: string;
   readonly binary: string;
+  readonly flavour: Flavour;
+  private readonly launch: Launch;
   /** Bundle of each container we know: its runtime log and scratch files live there. */
   private readonly bundles = new Map<string, string>();
+  /** Our duplicates of a container's stdio, kept from create to start when the flavour takes them there. */
+  private readonly pendingStdio = new Map<string, [number, number, number]>();
 
   constructor(private readonly o: OciDriverOptions) {
     this.name = o.name;
     this.binary = o.binary;
+    this.flavour = o.flavour ?? 'runc';
+    this.launch = launch(this.flavour, o.binary, o.hybridV2Mount);
+  }
+
+  /** The argv that reaches this namespace's containers, for `delete` from the bundle alone. */
+  get command(): string[] {
+    return [this.launch.file, ...this.launch.prefix, ...flavourGlobalArgs(this.flavour, { root: this.root, systemdCgroup: this.o.systemdCgroup, extra: this.o.extraArgs })];
   }
 
   get root(): string {
@@ -46,7 +63,7 @@ export class OciDriver implements RuntimeDriver {
   }
 
   private run(id: string, args: string[], stdio?: CreateSpec['stdio']) {
-    return runRuntime(this.o.binary, [...globalArgs(this.global(id)), ...args], {
+    return runRuntime(this.launch.file, [...this.launch.prefix, ...flavourGlobalArgs(this.flavour, this.global(id)), ...args], {
       timeoutMs: this.o.timeoutMs,
       logFile: this.logFile(id),
       stdio,
@@ -81,8 +98,33 @@ export class OciDriver implements RuntimeDriver {
 
   async create(spec: CreateSpec): Promise<number> {
     this.bundles.set(spec.id, spec.bundle);
-    await this.run(spec.id, createArgs({ id: spec.id, bundle: spec.bundle, pidFile: spec.pidFile, consoleSocket: spec.consoleSocket }), spec.stdio);
+    let stdio: CreateSpec['stdio'] | undefined = spec.stdio;
+    if (stdioAtStart(this.flavour, spec.annotations ?? {})) {
+      // Ours to hand over at start: the caller closes its copies once create returns.
+      this.pendingStdio.set(spec.id, spec.stdio.map((fd) => dupCloexec(fd)) as [number, number, number]);
+      stdio = undefined;
+    }
+    try {
+      await this.run(spec.id, createArgs({ id: spec.id, bundle: spec.bundle, pidFile: spec.pidFile, consoleSocket: spec.consoleSocket }), stdio);
+    } catch (err) {
+      this.dropPendingStdio(spec.id);
+      throw err;
+    }
     return this.readPid(spec.pidFile, `create ${spec.id}`);
+  }
+
+  private dropPendingStdio(id: string): void {
+    for (const fd of this.pendingStdio.get(id) ?? []) fs.closeSync(fd);
+    this.pendingStdio.delete(id);
+  }
+
+  /** runsc only: the exit status from `runsc wait`, which knows it when the host pid does not. */
+  async wait(id: string): Promise<number> {
+    return parseWaitOutput(await this.run(id, ['wait', id]));
+  }
+
+  get waitsItself(): boolean {
+    return this.flavour === 'runsc';
   }
 
   async restore(spec: RestoreSpec): Promise<number> {
@@ -93,7 +135,11 @@ export class OciDriver implements RuntimeDriver {
   }
 
   async start(id: string): Promise<void> {
-    await this.run(id, startArgs(id));
+    try {
+      await this.run(id, startArgs(id), this.pendingStdio.get(id));
+    } finally {
+      this.dropPendingStdio(id);
+    }
   }
 
   async kill(id: string, signal: number, all: boolean): Promise<void> {
@@ -104,6 +150,7 @@ export class OciDriver implements RuntimeDriver {
     try {
       await this.run(id, deleteArgs(id, force));
     } finally {
+      this.dropPendingStdio(id);
       if (force) this.bundles.delete(id);
     }
   }

@@ -1,11 +1,9 @@
 import t from 'tap';
 import {
-  checkpointArgs, createArgs, deleteArgs, execArgs, globalArgs, killArgs, pauseArgs, psArgs, restoreArgs, resumeArgs, startArgs, updateArgs,
+  checkpointArgs, createArgs, deleteArgs, execArgs, killArgs, pauseArgs, psArgs, restoreArgs, resumeArgs, startArgs, updateArgs,
 } from '../../../src/backends/oci/args.js';
 
 t.test('runc argv as go-runc builds it', async (t) => {
-  t.same(globalArgs({ root: '/run/r/ns', log: '/b/log.json' }), ['--root', '/run/r/ns', '--log', '/b/log.json', '--log-format', 'json']);
-  t.same(globalArgs({ root: '/r', systemdCgroup: true, extra: ['--debug'] }), ['--root', '/r', '--systemd-cgroup', '--debug']);
   t.same(createArgs({ id: 'c1', bundle: '/b', pidFile: '/b/init.pid' }), ['create', '--bundle', '/b', '--pid-file', '/b/init.pid', 'c1']);
   t.same(createArgs({ id: 'c1', bundle: '/b', pidFile: '/p', consoleSocket: '/s', noPivot: true, noNewKeyring: true }), [
     'create', '--bundle', '/b', '--pid-file', '/p', '--console-socket', '/s', '--no-pivot', '--no-new-keyring', 'c1',

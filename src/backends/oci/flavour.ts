@@ -1,0 +1,62 @@
+/**
+ * What differs between the runc-compatible CLIs: how global flags are spelled, how the
+ * binary is launched, and when a container's stdio is handed over. Everything else (the
+ * subcommands and their flags) is shared in args.ts.
+ */
+import type { GlobalOptions } from './args.js';
+
+export type Flavour = 'runc' | 'crun' | 'runsc';
+
+export interface Launch {
+  /** The program to execute. */
+  file: string;
+  /** Arguments before the runtime's own (a wrapper's, then the runtime binary). */
+  prefix: string[];
+}
+
+/**
+ * crun 1.8 refuses a hybrid cgroup layout whose v2 hierarchy has controllers ("drop all
+ * controllers from cgroupv2"). Run in a private mount namespace without the v2 mount, it
+ * sees a plain v1 host, which is what the containers get on such a node anyway. The
+ * script is fixed; the runtime and its arguments go in as positional parameters.
+ */
+export function launch(flavour: Flavour, binary: string, hybridV2Mount?: string): Launch {
+  if (flavour === 'crun' && hybridV2Mount) {
+    return {
+      file: 'unshare',
+      prefix: ['--mount', '--propagation', 'private', '--', 'sh', '-c', 'umount -l "$0" 2>/dev/null; shift; exec "$0" "$@"', hybridV2Mount, binary],
+    };
+  }
+  return { file: binary, prefix: [] };
+}
+
+/** Global flags, in the flavour's spelling: runsc wants `--flag=value`. */
+export function flavourGlobalArgs(flavour: Flavour, g: GlobalOptions): string[] {
+  if (flavour !== 'runsc') {
+    const out = ['--root', g.root];
+    if (g.log) out.push('--log', g.log, '--log-format', 'json');
+    if (g.systemdCgroup) out.push('--systemd-cgroup');
+    if (g.extra) out.push(...g.extra);
+    return out;
+  }
+  const out = [`--root=${g.root}`];
+  if (g.log) out.push(`--log=${g.log}`, '--log-format=json');
+  if (g.systemdCgroup) out.push('--systemd-cgroup=true');
+  if (g.extra) out.push(...g.extra);
+  return out;
+}
+
+/**
+ * runsc joins a CRI container to its pod's sandbox by reading the annotations itself, and
+ * takes that container's stdio at `start`, not at `create` (gVisor's shim does the same).
+ */
+export function stdioAtStart(flavour: Flavour, annotations: Record<string, string>): boolean {
+  return flavour === 'runsc' && annotations['io.kubernetes.cri.container-type'] === 'container';
+}
+
+/** `runsc wait ID` prints {"id":…,"exitStatus":N}; gVisor's shim reads the exit from it. */
+export function parseWaitOutput(text: string): number {
+  const v = JSON.parse(text) as { exitStatus?: unknown };
+  if (typeof v.exitStatus !== 'number' || !Number.isInteger(v.exitStatus)) throw new Error(`no exitStatus in ${JSON.stringify(text)}`);
+  return v.exitStatus;
+}
