@@ -8,7 +8,7 @@ import {
   type GlobalOptions,
 } from './args.js';
 import { flavourGlobalArgs, launch, parseWaitOutput, stdioAtStart, type Flavour, type Launch } from './flavour.js';
-import { runRuntime } from './runner.js';
+import { runRuntime, RuntimeCommandError } from './runner.js';
 import { dupCloexec } from '../../sys/fds.js';
 
 export interface OciDriverOptions {
@@ -130,7 +130,11 @@ export class OciDriver implements RuntimeDriver {
   async restore(spec: RestoreSpec): Promise<number> {
     this.bundles.set(spec.id, spec.bundle);
     const args = restoreArgs({ ...spec.checkpoint, id: spec.id, bundle: spec.bundle, pidFile: spec.pidFile, consoleSocket: spec.consoleSocket });
-    await this.run(spec.id, args, spec.stdio);
+    try {
+      await this.run(spec.id, args, spec.stdio);
+    } catch (err) {
+      throw withCriuLog(err, spec.checkpoint.workPath, 'restore.log');
+    }
     return this.readPid(spec.pidFile, `restore ${spec.id}`);
   }
 
@@ -189,11 +193,34 @@ export class OciDriver implements RuntimeDriver {
   }
 
   async checkpoint(id: string, spec: CheckpointSpec): Promise<void> {
-    await this.run(id, checkpointArgs(id, spec));
+    try {
+      await this.run(id, checkpointArgs(id, spec));
+    } catch (err) {
+      throw withCriuLog(err, spec.workPath, 'dump.log');
+    }
   }
 
   /** Remembers an adopted task's bundle (after a daemon restart). */
   adopt(id: string, bundle: string): void {
     this.bundles.set(id, bundle);
   }
+}
+
+/**
+ * runc reports only "criu failed: type DUMP errno 0"; CRIU's own log in the work directory
+ * says why. Its first error lines go into the message an operator sees.
+ */
+function withCriuLog(err: unknown, workPath: string | undefined, logName: string): unknown {
+  if (!(err instanceof RuntimeCommandError) || !workPath) return err;
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(workPath, logName), 'utf8');
+  } catch {
+    return err;
+  }
+  // "exited, status=1" lines are CRIU's helpers failing; the cause is in the lines after.
+  const errors = text.split('\n').filter((l) => l.includes('Error (') && !/exited, status=\d+/.test(l)).slice(0, 2);
+  if (errors.length === 0) return err;
+  const why = errors.map((l) => l.replace(/^\([\d.\s]+\)\s*/, '').trim()).join('; ');
+  return new RuntimeCommandError(err.kind, `${err.message} (${path.join(workPath, logName)}: ${why})`, err.argv, err.exitCode, err.stderr, { cause: err });
 }
