@@ -1,38 +1,43 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { parse, TomlError } from 'smol-toml';
 import { invalidArgument, failedPrecondition } from '../errors/index.js';
+import type { Config } from './types.js';
+import { Fields, listNames, type Table } from './fields.js';
+import { TomlLines } from './toml-lines.js';
+import { parseRuntimes, predefinedRuntimes } from './runtimes.js';
+import { defaultPolicy, parsePolicy } from './policy.js';
 
-/** How tasks share daemons: one per containerd namespace, or one per pod (sandbox). */
-export type Grouping = 'namespace' | 'pod';
-export type Protocol = 'ttrpc' | 'grpc';
-
-export interface Config {
-  /** Where it came from, for error messages and `switchyard doctor`. */
-  source: string;
-  protocol: Protocol;
-  grouping: Grouping;
-  /** How long a daemon with no tasks stays warm before it exits. */
-  idleTimeoutMs: number;
-  /** Daemon state: pid, log, decision records. */
-  stateDir: string;
-  /** Base of the OCI runtime's --root; the namespace is appended. */
-  runtimeRoot: string;
-  /** Time limit for each OCI runtime CLI call. */
-  runtimeTimeoutMs: number;
-  logLevel: string;
-}
+export type * from './types.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/switchyard/config.toml';
+export const DEFAULT_ANNOTATION_KEY = 'switchyard.dev/runtime';
 
-export const defaults: Omit<Config, 'source'> = {
-  protocol: 'ttrpc',
-  grouping: 'namespace',
-  idleTimeoutMs: 30_000,
-  stateDir: '/run/switchyard',
-  runtimeRoot: '/run/switchyard/runc',
-  runtimeTimeoutMs: 60_000,
-  logLevel: 'info',
-};
+const DEFAULT_STATE_DIR = '/run/switchyard';
+
+/** A fresh config with every default: runc, crun and runsc, runc the default, no rules. */
+export function defaultConfig(source = '(defaults)'): Config {
+  const stateDir = DEFAULT_STATE_DIR;
+  const runtimeRoot = path.join(stateDir, 'runc');
+  return {
+    source,
+    protocol: 'ttrpc',
+    grouping: 'namespace',
+    idleTimeoutMs: 30_000,
+    stateDir,
+    runtimeRoot,
+    runtimeTimeoutMs: 60_000,
+    logLevel: 'info',
+    runtimes: predefinedRuntimes(stateDir, runtimeRoot),
+    defaultRuntime: 'runc',
+    annotationKey: DEFAULT_ANNOTATION_KEY,
+    policy: defaultPolicy(),
+  };
+}
+
+const { source: _source, ...defaultValues } = defaultConfig();
+/** The defaults, for reading; parseConfig and loadConfig build their own copies. */
+export const defaults: Readonly<Omit<Config, 'source'>> = defaultValues;
 
 /**
  * The config file in effect: an explicit path (containerd's runtime options) wins over
@@ -42,7 +47,7 @@ export const defaults: Omit<Config, 'source'> = {
 export function loadConfig(explicitPath?: string, env: NodeJS.ProcessEnv = process.env): Config {
   const path = explicitPath || env.SWITCHYARD_CONFIG || '';
   if (!path) {
-    if (!fs.existsSync(DEFAULT_CONFIG_PATH)) return { ...defaults, source: '(defaults)' };
+    if (!fs.existsSync(DEFAULT_CONFIG_PATH)) return defaultConfig();
     return parseConfig(fs.readFileSync(DEFAULT_CONFIG_PATH, 'utf8'), DEFAULT_CONFIG_PATH);
   }
   let text: string;
@@ -54,50 +59,84 @@ export function loadConfig(explicitPath?: string, env: NodeJS.ProcessEnv = proce
   return parseConfig(text, path);
 }
 
+/** Kubernetes annotation keys: an optional DNS-subdomain prefix and `/`, then a name. */
+const ANNOTATION_KEY = /^(?:[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+
+/**
+ * Validates a config file into a Config. Every refusal is an InvalidArgument reading
+ * `file:line: key: reason`; unknown keys are refused, never ignored.
+ */
 export function parseConfig(text: string, source: string): Config {
-  let doc: Record<string, unknown>;
+  let doc: Table;
   try {
-    doc = parse(text) as Record<string, unknown>;
+    doc = parse(text) as Table;
   } catch (err) {
     if (err instanceof TomlError) {
       throw invalidArgument(`${source}:${err.line}:${err.column}: ${err.message.split('\n')[0]}`, err);
     }
     throw invalidArgument(`${source}: ${(err as Error).message}`, err);
   }
-  const cfg: Config = { ...defaults, source };
-  const bad = (key: string, why: string) => invalidArgument(`${source}:${lineOf(text, key)}: ${key}: ${why}`);
+  const f = new Fields(source, new TomlLines(text));
+  const cfg = defaultConfig(source);
+  let runtimeRootSet = false;
+  let defaultRuntimeSet = false;
   for (const [key, value] of Object.entries(doc)) {
+    const bad = (why: string) => f.bad([key], why);
     switch (key) {
       case 'protocol':
-        if (value !== 'ttrpc' && value !== 'grpc') throw bad(key, 'must be "ttrpc" or "grpc"');
+        if (value !== 'ttrpc' && value !== 'grpc') throw bad('must be "ttrpc" or "grpc"');
         cfg.protocol = value;
         break;
       case 'grouping':
-        if (value !== 'namespace' && value !== 'pod') throw bad(key, 'must be "namespace" or "pod"');
+        if (value !== 'namespace' && value !== 'pod') throw bad('must be "namespace" or "pod"');
         cfg.grouping = value;
         break;
       case 'idle_timeout':
-        cfg.idleTimeoutMs = duration(value, () => bad(key, 'must be a duration such as "30s", "500ms" or "2m"'));
+        cfg.idleTimeoutMs = duration(value, () => bad('must be a duration such as "30s", "500ms" or "2m"'));
         break;
       case 'runtime_timeout':
-        cfg.runtimeTimeoutMs = duration(value, () => bad(key, 'must be a duration such as "60s"'));
+        cfg.runtimeTimeoutMs = duration(value, () => bad('must be a duration such as "60s"'));
         break;
       case 'state_dir':
       case 'runtime_root':
-        if (typeof value !== 'string' || !value.startsWith('/')) throw bad(key, 'must be an absolute path');
-        if (key === 'state_dir') cfg.stateDir = value;
-        else cfg.runtimeRoot = value;
+        if (typeof value !== 'string' || !value.startsWith('/')) throw bad('must be an absolute path');
+        if (key === 'state_dir') cfg.stateDir = path.normalize(value);
+        else {
+          cfg.runtimeRoot = path.normalize(value);
+          runtimeRootSet = true;
+        }
         break;
       case 'log_level':
         if (typeof value !== 'string' || !['trace', 'debug', 'info', 'warn', 'error'].includes(value)) {
-          throw bad(key, 'must be one of trace, debug, info, warn, error');
+          throw bad('must be one of trace, debug, info, warn, error');
         }
         cfg.logLevel = value;
         break;
+      case 'default_runtime':
+        cfg.defaultRuntime = f.nonEmptyString(value, [key]);
+        defaultRuntimeSet = true;
+        break;
+      case 'annotation_key':
+        if (typeof value !== 'string' || !ANNOTATION_KEY.test(value)) throw bad('must be a Kubernetes annotation key such as "switchyard.dev/runtime"');
+        cfg.annotationKey = value;
+        break;
+      case 'runtimes':
+      case 'policy':
+        // Read below, once every top-level value they depend on is known.
+        break;
       default:
-        throw bad(key, 'unknown key');
+        throw bad('unknown key');
     }
   }
+  // runc's root follows state_dir unless runtime_root places it elsewhere.
+  if (!runtimeRootSet) cfg.runtimeRoot = path.join(cfg.stateDir, 'runc');
+  cfg.runtimes = parseRuntimes(doc.runtimes, f, cfg.stateDir, cfg.runtimeRoot);
+  const runcRoot = cfg.runtimes.runc;
+  if (runcRoot?.type === 'oci') cfg.runtimeRoot = runcRoot.root;
+  if (defaultRuntimeSet && !Object.hasOwn(cfg.runtimes, cfg.defaultRuntime)) {
+    throw f.bad(['default_runtime'], `unknown runtime "${cfg.defaultRuntime}"; known: ${listNames(Object.keys(cfg.runtimes))}`);
+  }
+  cfg.policy = parsePolicy(doc.policy, f, cfg.runtimes, cfg.defaultRuntime);
   return cfg;
 }
 
@@ -108,11 +147,4 @@ function duration(value: unknown, fail: () => Error): number {
   if (!m) throw fail();
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
   return Number(m[1]) * unit;
-}
-
-function lineOf(text: string, key: string): number {
-  const lines = text.split('\n');
-  const re = new RegExp(`^\\s*${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*=`);
-  const i = lines.findIndex((l) => re.test(l));
-  return i < 0 ? 1 : i + 1;
 }

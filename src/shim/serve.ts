@@ -11,7 +11,7 @@ import { taskServiceV2, taskServiceV3 } from '../api/task.js';
 import { TtrpcServer } from '../transport/ttrpc/server.js';
 import { ForwardPublisher } from '../events/publisher.js';
 import { Reaper } from '../sys/reaper.js';
-import { OciDriver } from '../backends/oci/driver.js';
+import { Runtimes } from './runtimes.js';
 import { TaskService } from '../task/service.js';
 import { CgroupMonitor } from '../task/monitor.js';
 import type { ShimArgs } from './argv.js';
@@ -51,15 +51,7 @@ export async function serve(args: ShimArgs): Promise<number> {
     namespace: args.namespace,
     logger: log,
   });
-  const drivers = new Map<string, OciDriver>();
-  const runc = new OciDriver({
-    name: 'runc',
-    binary: 'runc',
-    root: cfg.runtimeRoot,
-    namespace: args.namespace,
-    timeoutMs: cfg.runtimeTimeoutMs,
-  });
-  drivers.set('runc', runc);
+  const runtimes = new Runtimes(cfg, args.namespace, log);
 
   let idleTimer: NodeJS.Timeout | undefined;
   let closing = false;
@@ -86,7 +78,8 @@ export async function serve(args: ShimArgs): Promise<number> {
     reaper,
     log,
     version: VERSION,
-    driverFor: () => runc,
+    driverFor: (task) => runtimes.driverFor(task),
+    forget: (id) => runtimes.forget(id),
     onIdle: scheduleIdle,
     onShutdown: (now) => (now ? void stop('shutdown') : scheduleIdle(true)),
     logs: daemonLog,

@@ -14,6 +14,8 @@ export interface AnyLike {
 
 const PROCESS_TYPE = 'types.containerd.io/opencontainers/runtime-spec/1/Process';
 const RUNC_OPTIONS = 'containerd.runc.v1.Options';
+/** CRI and ctr --runtime-config-path send this for non-runc runtimes; its config path was read by `start`. */
+const RUNTIME_OPTIONS = 'runtimeoptions.v1.Options';
 const CHECKPOINT_OPTIONS = 'containerd.runc.v1.CheckpointOptions';
 /** Largest JSON payload we parse: a process spec is a few KiB; this bounds a hostile one. */
 const MAX_JSON = 1 << 20;
@@ -63,9 +65,9 @@ export interface RuncCreateOptions {
   ioGid?: number;
 }
 
-/** Create's options: runc's Options, or nothing. */
+/** Create's options: runc's Options, the runtime options that carry our config path, or nothing. */
 export function decodeCreateOptions(options: AnyLike | null | undefined): RuncCreateOptions {
-  if (isEmpty(options)) return {};
+  if (isEmpty(options) || typeIs(options, RUNTIME_OPTIONS)) return {};
   if (!typeIs(options, RUNC_OPTIONS)) throw invalidArgument(`options: type ${JSON.stringify(options.type_url)} is not ${RUNC_OPTIONS}`);
   let o: containerd.runc.v1.Options;
   try {

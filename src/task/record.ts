@@ -13,6 +13,8 @@ export interface TaskRecord {
   root: string;
   /** The runtime's argv up to its subcommand (a wrapper, the binary, its global flags). */
   command?: string[];
+  /** The routing decision that chose the runtime. */
+  decision?: unknown;
 }
 
 export const RECORD_FILE = 'switchyard.json';

@@ -28,8 +28,10 @@ export interface TaskServiceOptions {
   events: EventSink;
   reaper: Pick<Reaper, 'watch'>;
   log: Logger;
-  /** The backend for a new task; the router (later) decides which. */
-  driverFor(task: { id: string; annotations: Record<string, string> }): RuntimeDriver;
+  /** The backend for a new task, and the routing decision that chose it (kept in the bundle's record). */
+  driverFor(task: { id: string; bundle: string; annotations: Record<string, string> }): { driver: RuntimeDriver; decision?: unknown };
+  /** The task is gone: forget what was kept for it (its decision). */
+  forget?(id: string): void;
   /** Called whenever the table becomes empty or stops being empty. */
   onIdle?(idle: boolean): void;
   /** Called for Shutdown when no task is left. */
@@ -91,7 +93,8 @@ export class TaskService implements Impl {
     this.o.onIdle?.(false);
     const undo: (() => Promise<void> | void)[] = [];
     try {
-      const driver = this.o.driverFor({ id, annotations: spec.annotations });
+      const { driver, decision } = this.o.driverFor({ id, bundle, annotations: spec.annotations });
+      undo.push(() => this.o.forget?.(id));
       const rootfs = path.join(bundle, 'rootfs');
       if ((req.rootfs ?? []).length > 0) {
         fs.mkdirSync(rootfs, { recursive: true });
@@ -104,7 +107,7 @@ export class TaskService implements Impl {
           }
         }
       }
-      writeTaskRecord(bundle, { id, namespace: this.o.namespace, runtime: driver.name, binary: driver.binary, root: driver.root, command: driver.command });
+      writeTaskRecord(bundle, { id, namespace: this.o.namespace, runtime: driver.name, binary: driver.binary, root: driver.root, command: driver.command, decision });
       const stdio: ProcessStdio = await openStdio(stdioSpec, {
         containerId: id,
         namespace: this.o.namespace,
@@ -247,6 +250,7 @@ export class TaskService implements Impl {
     const exit = task.exitInfo ?? { status: 137, at: new Date() };
     this.o.events.publish(taskDelete({ containerId: task.id, pid: task.pid, exitStatus: exit.status, exitedAt: exit.at }));
     this.o.logs?.detach(task.id);
+    this.o.forget?.(task.id);
     if (this.size === 0) this.o.onIdle?.(true);
     return { pid: task.pid, exitStatus: exit.status, exitedAt: timestamp(exit.at) };
   };

@@ -42,6 +42,7 @@ t.test('exec process spec: every bad input is InvalidArgument naming the field',
 
 t.test('create options: runc Options or nothing', async (t) => {
   t.same(decodeCreateOptions(null), {});
+  t.same(decodeCreateOptions({ type_url: 'runtimeoptions.v1.Options', value: Buffer.from([0x12, 0x02, 0x2f, 0x63]) }), {}, 'the config path was read by start');
   const value = containerd.runc.v1.Options.encode({ criuImagePath: '/img', criuWorkPath: '/w', ioUid: 1000 }).finish();
   t.same(decodeCreateOptions({ type_url: 'containerd.runc.v1.Options', value }), { criuImagePath: '/img', criuWorkPath: '/w', ioUid: 1000, ioGid: undefined });
   t.equal(kindOf(() => decodeCreateOptions({ type_url: 'x.Y', value })).kind, ErrorKind.InvalidArgument);

@@ -24,7 +24,7 @@ export function launch(flavour: Flavour, binary: string, hybridV2Mount?: string)
   if (flavour === 'crun' && hybridV2Mount) {
     return {
       file: 'unshare',
-      prefix: ['--mount', '--propagation', 'private', '--', 'sh', '-c', 'umount -l "$0" 2>/dev/null; shift; exec "$0" "$@"', hybridV2Mount, binary],
+      prefix: ['--mount', '--propagation', 'private', '--', 'sh', '-c', 'umount -l "$0" 2>/dev/null; exec "$@"', hybridV2Mount, binary],
     };
   }
   return { file: binary, prefix: [] };
