@@ -30,7 +30,7 @@ import type { Logger } from 'pino';
 import { ShimError, cancelled, deadlineExceeded, failedPrecondition, internal, invalidArgument } from '../errors/index.js';
 import { FdPassingError, recvFd, socketFd } from '../sys/fd-passing.js';
 import { dupCloexec, setNonBlocking } from '../sys/fds.js';
-import { waitReadable, waitWritable } from '../sys/poll.js';
+import { pollHangup, waitReadable, waitWritable } from '../sys/poll.js';
 import { ioctlGetTermios, ioctlGetWinsize, ioctlSetWinsize, type Termios } from '../sys/tty.js';
 import { openError } from './fd-set.js';
 
@@ -220,7 +220,8 @@ export interface ConsoleCopy {
   /**
    * CloseIO: drop our own writer on the stdin FIFO. Once the client has closed its end too
    * and everything it wrote is in the terminal, the terminal's EOF character (VEOF, ^D)
-   * goes in after it, so a process reading the tty sees end of file. No-op without stdin.
+   * goes in after it (twice after an unfinished line in canonical mode), so a process
+   * reading the tty sees end of file. No-op without stdin.
    */
   closeStdin(): void;
   /**
@@ -431,34 +432,39 @@ class TerminalCopy implements ConsoleCopy {
     try {
       for await (const chunk of input as AsyncIterable<Buffer>) {
         if (chunk.length === 0) continue;
-        await this.writeMaster(chunk);
+        if (!(await this.writeMaster(chunk))) {
+          this.logger?.debug('console input dropped: no process has the terminal open');
+          return;
+        }
         this.lastInput = chunk[chunk.length - 1];
       }
       if (!this.stopped) await this.writeMaster(this.eofSequence());
     } catch (err) {
-      if (this.stopped) return;
-      // EIO: no process has the terminal open any more, so no one would read it.
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EIO') this.logger?.debug('console input dropped: the terminal has no process');
-      else this.logger?.warn({ err }, 'console input copy failed; further input is dropped');
+      if (!this.stopped) this.logger?.warn({ err }, 'console input copy failed; further input is dropped');
     } finally {
       input.destroy();
     }
   }
 
-  private async writeMaster(data: Buffer): Promise<void> {
+  /** All of data into the terminal; false if no process has it open, so no one would read it. */
+  private async writeMaster(data: Buffer): Promise<boolean> {
     let off = 0;
-    while (off < data.length) {
-      if (this.stopped) return;
+    while (off < data.length && !this.stopped) {
       try {
         // Non-blocking, so never longer than a memory copy.
         off += fs.writeSync(this.master, data, off, data.length - off);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'EAGAIN') await waitWritable(this.master, { signal: this.stop.signal });
-        else if (code !== 'EINTR') throw err;
+        if (code === 'EIO') return false;
+        if (code === 'EINTR') continue;
+        if (code !== 'EAGAIN') throw err;
+        // Without a slave the master still takes a buffer's worth, then polls writable
+        // at once and for ever: waiting would spin.
+        if (pollHangup(this.master)) return false;
+        await waitWritable(this.master, { signal: this.stop.signal });
       }
     }
+    return true;
   }
 
   /**

@@ -64,6 +64,9 @@ export async function serve(args: ShimArgs): Promise<number> {
     await events.flush();
     await server?.close();
     if (socket) fs.rmSync(socket, { force: true });
+    // A clean exit leaves no task behind: the daemon's directory (card and log) goes too.
+    if (service.size === 0) fs.rmSync(stateDir, { recursive: true, force: true });
+    else fs.rmSync(path.join(stateDir, 'daemon.json'), { force: true });
     resolveDone(0);
   };
   const scheduleIdle = (idle: boolean) => {
@@ -107,6 +110,23 @@ export async function serve(args: ShimArgs): Promise<number> {
     return 1;
   }
   log.info({ socket, protocol: cfg.protocol, version: VERSION }, 'daemon serving');
+  // The daemon's card, for `switchyard ps` and the other CLI commands to find it by.
+  const card = path.join(stateDir, 'daemon.json');
+  fs.writeFileSync(
+    card,
+    JSON.stringify({
+      pid: process.pid,
+      socket,
+      protocol: cfg.protocol,
+      namespace: args.namespace,
+      address: args.address,
+      config: cfg.source,
+      stateDir: cfg.stateDir,
+      version: VERSION,
+      startedAt: new Date().toISOString(),
+    }),
+    { mode: 0o600 },
+  );
   ready('ok');
   scheduleIdle(true);
   process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -15,7 +15,7 @@ export {
 } from './process.js';
 export { dupCloexec, isNonBlocking, pipe2Cloexec, setNonBlocking } from './fds.js';
 export { type Pty, type Termios, type Winsize, ioctlGetTermios, ioctlGetWinsize, ioctlSetWinsize, openPty } from './tty.js';
-export { type WaitOptions, waitReadable, waitWritable } from './poll.js';
+export { type WaitOptions, pollHangup, waitReadable, waitWritable } from './poll.js';
 export { FdPassingError, type ReceivedFd, recvFd, recvFdNow, socketFd } from './fd-passing.js';
 export { type ProcStat, childPids, readProcStat } from './proc.js';
 export { type GoneOptions, processGone } from './process-gone.js';

@@ -41,6 +41,8 @@ export interface Libc {
   ptsname_r(fd: number, buf: Buffer, buflen: number): number;
   /** Variadic: syscall(number, 'int', a, ...). Returns a C long, so a number here. */
   syscall(nr: number, ...typedArgs: unknown[]): number;
+  /** fds: struct pollfd[] ({ int fd; short events, revents; }), filled in place. */
+  poll(fds: Int16Array, nfds: number, timeout: number): number;
   strerror(errnum: number): string;
 }
 
@@ -99,6 +101,7 @@ function bind(): Libc {
     ptsname_r: lib.func('int ptsname_r(int fd, _Out_ char *buf, size_t buflen)'),
     // Through syscall(2), not glibc's pidfd_open wrapper, which needs glibc 2.36.
     syscall: lib.func('long syscall(long nr, ...)'),
+    poll: lib.func('int poll(void *fds, unsigned long nfds, int timeout)'),
     strerror: lib.func('const char *strerror(int errnum)'),
   };
 }

@@ -6,7 +6,7 @@
  * (status, events), status being a negative errno. The API is marked experimental by
  * koffi, which is why it is used only here.
  */
-import { type Koffi, libc } from './libc.js';
+import { type Koffi, lastError, libc } from './libc.js';
 import { SyscallError, errnoOf } from './syscall-error.js';
 
 type PollHandle = ReturnType<Koffi['node']['poll']>;
@@ -80,6 +80,30 @@ function waitFor(fd: number, event: 'readable' | 'writable', opts: WaitOptions):
       if (opts.ref === false) timer.unref();
     }
   });
+}
+
+const POLLERR = 0x8;
+const POLLHUP = 0x10;
+const POLLNVAL = 0x20;
+
+/**
+ * Whether fd reports a hangup (POLLHUP or POLLERR) right now, without waiting: for a pty
+ * master, that no slave fd is open; for a pipe's write end, that no reader is left. Such
+ * an fd polls writable at once (libuv merges the hangup into the events asked for), so a
+ * writer that gets EAGAIN must check this before waiting, or it spins.
+ */
+export function pollHangup(fd: number): boolean {
+  // struct pollfd { int fd; short events; short revents; }: events 0, hangups come anyway.
+  const pfd = new Int16Array(4);
+  new Int32Array(pfd.buffer)[0] = fd;
+  for (;;) {
+    if (libc().poll(pfd, 1, 0) >= 0) break;
+    const err = lastError('poll');
+    if (err.code !== 'EINTR') throw err;
+  }
+  const revents = pfd[3]!;
+  if (revents & POLLNVAL) throw new SyscallError('poll', errnoOf('EBADF'), `fd ${fd} is not open`);
+  return (revents & (POLLHUP | POLLERR)) !== 0;
 }
 
 /** koffi reports a failed uv_poll_init only as text (uv_strerror); recover the errno. */

@@ -2,7 +2,7 @@ import t from 'tap';
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pipe2Cloexec, setNonBlocking } from '../../src/sys/fds.js';
-import { waitReadable, waitWritable } from '../../src/sys/poll.js';
+import { pollHangup, waitReadable, waitWritable } from '../../src/sys/poll.js';
 import { openPty } from '../../src/sys/tty.js';
 
 /**
@@ -77,4 +77,24 @@ t.test('waitReadable and waitWritable on two fds of one pipe at once', async (t)
   await waitWritable(w, { timeoutMs: 5000 });
   fs.writeSync(w, 'z');
   await readable;
+});
+
+t.test('pollHangup: a pty master without a slave, a pipe without a reader', async (t) => {
+  const p = openPty();
+  t.teardown(() => fs.closeSync(p.master));
+  t.notOk(pollHangup(p.master), 'slave open');
+  fs.closeSync(p.slave);
+  t.ok(pollHangup(p.master), 'slave closed');
+  // Why it matters: the master takes input until it is full, then still polls writable.
+  await sleep(50);
+  fill(p.master);
+  await waitWritable(p.master, { timeoutMs: 1000 });
+  t.ok(pollHangup(p.master), 'still hung up');
+
+  const [r, w] = pipe2Cloexec();
+  t.teardown(() => fs.closeSync(w));
+  t.notOk(pollHangup(w), 'reader open');
+  fs.closeSync(r);
+  t.ok(pollHangup(w), 'reader closed');
+  t.throws(() => pollHangup(r), { name: 'SyscallError', code: 'EBADF' });
 });
