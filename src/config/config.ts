@@ -112,6 +112,13 @@ export function parseConfig(text: string, source: string): Config {
         }
         cfg.logLevel = value;
         break;
+      case 'metrics_address': {
+        // Metrics name every task and rule: never on a routable interface.
+        const ok = typeof value === 'string' && (/^unix:\/\/\/\S+$/.test(value) || /^(127\.0\.0\.1|localhost|\[::1\]):\d{1,5}$/.test(value));
+        if (!ok) throw bad('must be "unix:///path" or a loopback "127.0.0.1:PORT"');
+        cfg.metricsAddress = value as string;
+        break;
+      }
       case 'default_runtime':
         cfg.defaultRuntime = f.nonEmptyString(value, [key]);
         defaultRuntimeSet = true;

@@ -72,6 +72,8 @@ export interface Config {
   /** Time limit for each OCI runtime CLI call. */
   runtimeTimeoutMs: number;
   logLevel: string;
+  /** Where the daemon serves Prometheus metrics: "unix:///path" or a loopback "127.0.0.1:PORT"; unset = off. */
+  metricsAddress?: string;
   /** Every runtime by name: the predefined runc, crun, runsc, as overridden or extended. */
   runtimes: Record<string, RuntimeConfig>;
   /** The runtime of a task that asks for none and whose rule names no default. */

@@ -25,17 +25,28 @@ export class Runtimes {
     private readonly cfg: Config,
     private readonly namespace: string,
     private readonly log: Logger,
+    private readonly hooks: { decided?(d: Decision): void; refused?(rule: string, kind: string): void } = {},
   ) {
     this.decisions = new DecisionStore(cfg.stateDir, namespace);
   }
 
   /** Routes a new task (throws the router's InvalidArgument/PermissionDenied/FailedPrecondition), records and logs the decision. */
   driverFor(task: { id: string; bundle: string; annotations: Record<string, string> }): { driver: RuntimeDriver; decision: Decision } {
-    const decision = route(
-      { annotations: task.annotations, containerdNamespace: this.namespace, sandboxDecision: (sid) => this.decisions.get(sid) },
-      this.cfg,
-      this.available,
-    );
+    let decision: Decision;
+    try {
+      decision = route(
+        { annotations: task.annotations, containerdNamespace: this.namespace, sandboxDecision: (sid) => this.decisions.get(sid) },
+        this.cfg,
+        this.available,
+      );
+    } catch (err) {
+      const e = err as { kind?: string; message?: string };
+      const rule = /rule "?([^"\s]+)"?/.exec(e.message ?? '')?.[1] ?? '';
+      this.hooks.refused?.(rule, e.kind ?? 'internal');
+      this.log.warn({ task: task.id, err: e.message }, 'routing refused');
+      throw err;
+    }
+    this.hooks.decided?.(decision);
     const driver = this.driver(decision.runtime);
     this.decisions.save(task.id, decision);
     this.log.info({ task: task.id, runtime: decision.runtime, rule: decision.rule, inputs: decision.inputs }, formatDecision(decision));

@@ -12,6 +12,9 @@ import { TtrpcServer } from '../transport/ttrpc/server.js';
 import { ForwardPublisher } from '../events/publisher.js';
 import { Reaper } from '../sys/reaper.js';
 import { Runtimes } from './runtimes.js';
+import { CallLog } from './call-log.js';
+import { DaemonMetrics } from './metrics.js';
+import { debugService } from '../api/debug.js';
 import { TaskService } from '../task/service.js';
 import { CgroupMonitor } from '../task/monitor.js';
 import type { ShimArgs } from './argv.js';
@@ -51,8 +54,16 @@ export async function serve(args: ShimArgs): Promise<number> {
     namespace: args.namespace,
     logger: log,
   });
-  const runtimes = new Runtimes(cfg, args.namespace, log);
+  const callLog = new CallLog();
+  let service: TaskService | undefined;
+  const metrics = new DaemonMetrics(() => (service?.list() ?? []).map((t) => ({ runtime: t.driverName, state: t.status })));
+  callLog.onCall(metrics.onCall);
+  const runtimes = new Runtimes(cfg, args.namespace, log, {
+    decided: (d) => metrics.decided(d.runtime, d.rule),
+    refused: (rule, kind) => metrics.refused(rule, kind),
+  });
 
+  let closeMetrics: (() => Promise<void>) | undefined;
   let idleTimer: NodeJS.Timeout | undefined;
   let closing = false;
   let resolveDone: (code: number) => void = () => undefined;
@@ -65,7 +76,8 @@ export async function serve(args: ShimArgs): Promise<number> {
     await server?.close();
     if (socket) fs.rmSync(socket, { force: true });
     // A clean exit leaves no task behind: the daemon's directory (card and log) goes too.
-    if (service.size === 0) fs.rmSync(stateDir, { recursive: true, force: true });
+    await closeMetrics?.();
+    if (service!.size === 0) fs.rmSync(stateDir, { recursive: true, force: true });
     else fs.rmSync(path.join(stateDir, 'daemon.json'), { force: true });
     resolveDone(0);
   };
@@ -75,7 +87,7 @@ export async function serve(args: ShimArgs): Promise<number> {
     if (idle && !closing) idleTimer = setTimeout(() => void stop('idle'), cfg.idleTimeoutMs);
   };
 
-  const service = new TaskService({
+  service = new TaskService({
     namespace: args.namespace,
     events,
     reaper,
@@ -96,18 +108,30 @@ export async function serve(args: ShimArgs): Promise<number> {
       const g = new GrpcServer();
       g.addService(taskServiceV3, service);
       g.addService(taskServiceV2, service);
+      g.addService(debugService, callLog.service());
+      g.observe(callLog.observe);
       await g.listen(socket);
       server = g;
     } else {
       const t = new TtrpcServer({ onProtocolError: (err) => log.warn({ err: err.message }, 'dropped a connection') });
       t.addService(taskServiceV2, service);
       t.addService(taskServiceV3, service);
+      t.addService(debugService, callLog.service());
+      t.observe(callLog.observe);
       await t.listen(listenFd !== undefined ? { fd: listenFd } : socket);
       server = t;
     }
   } catch (err) {
     ready(`error: ${describe(err)}`);
     return 1;
+  }
+  if (cfg.metricsAddress) {
+    try {
+      closeMetrics = await metrics.serve(cfg.metricsAddress);
+    } catch (err) {
+      // Metrics are for operators; a taken port must not keep pods from running.
+      log.warn({ err: describe(err), address: cfg.metricsAddress }, 'cannot serve metrics');
+    }
   }
   log.info({ socket, protocol: cfg.protocol, version: VERSION }, 'daemon serving');
   // The daemon's card, for `switchyard ps` and the other CLI commands to find it by.

@@ -59,6 +59,17 @@ export interface ContainerdOptions {
   startTimeoutMs?: number;
   /** containerd executable (default: `containerd` looked up in the clean PATH). */
   containerdBinary?: string;
+  /**
+   * Use this directory, made by the caller with makeE2EDir(), instead of a fresh one: for
+   * files that env or extraConfig must name before containerd starts. It is removed on
+   * stop like a fresh one.
+   */
+  dir?: string;
+}
+
+/** An empty private temp dir for startContainerd's `dir` option (/tmp/switchyard-e2e-XXXXXX). */
+export function makeE2EDir(): string {
+  return fs.mkdtempSync('/tmp/switchyard-e2e-');
 }
 
 export interface CtrOptions {
@@ -340,7 +351,10 @@ class Instance implements ContainerdHandle {
   private readonly binary: string;
 
   constructor(private readonly opts: ContainerdOptions) {
-    this.dir = fs.mkdtempSync('/tmp/switchyard-e2e-');
+    if (opts.dir !== undefined && !/^\/tmp\/switchyard-e2e-[^/]+$/.test(opts.dir)) {
+      throw new Error(`ContainerdOptions.dir must come from makeE2EDir(), not ${opts.dir}`);
+    }
+    this.dir = opts.dir ?? makeE2EDir();
     this.root = path.join(this.dir, 'root');
     this.state = path.join(this.dir, 'state');
     this.address = path.join(this.dir, 'containerd.sock');
