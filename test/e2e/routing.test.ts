@@ -120,5 +120,32 @@ if (requireE2E(t) && requireCommands(t, ['crun', 'unshare'])) {
     t.ok(calls.some((c) => / --platform=systrap start gv1$/.test(c)), 'start');
     t.ok(calls.some((c) => / --platform=systrap wait gv1$/.test(c)), 'the exit is asked of runsc wait first');
     t.ok(calls.some((c) => / delete --force gv1$/.test(c)), 'delete');
+
+    // The other operations on a long-running task.
+    await env.c.ctr(['run', '-d', '--annotation', `${KEY}=gvisor`, '--runtime-config-path', config, '--runtime', RUNTIME, env.ref, 'gv2', 'sleep', '1000'], { namespace: ns });
+    const ex = await env.c.ctr(['task', 'exec', '--exec-id', 'x1', 'gv2', 'echo', 'exec-ok'], { namespace: ns, reject: false });
+    t.equal(ex.stdout, 'exec-ok');
+    await env.c.ctr(['task', 'ps', 'gv2'], { namespace: ns });
+    await env.c.ctr(['task', 'pause', 'gv2'], { namespace: ns });
+    await env.c.ctr(['task', 'resume', 'gv2'], { namespace: ns });
+    await env.c.ctr(['task', 'kill', '-s', 'SIGKILL', 'gv2'], { namespace: ns });
+    const end = Date.now() + 10_000;
+    while (Date.now() < end && !(await env.c.ctr(['task', 'ls'], { namespace: ns })).stdout.includes('STOPPED')) await new Promise((r) => setTimeout(r, 100));
+    await env.c.ctr(['task', 'delete', 'gv2'], { namespace: ns });
+    await env.c.ctr(['container', 'delete', 'gv2'], { namespace: ns });
+    const all = fs.readFileSync(path.join(dir, 'argv.log'), 'utf8').trim().split('\n');
+    const g2 = `--root=${root}/${ns} --log=`;
+    const ops: [string, RegExp][] = [
+      ['exec', / --platform=systrap exec --process \S+\.json --detach --pid-file \S+\.pid gv2$/],
+      ['ps', / --platform=systrap ps --format json gv2$/],
+      ['pause', / --platform=systrap pause gv2$/],
+      ['resume', / --platform=systrap resume gv2$/],
+      ['kill', / --platform=systrap kill gv2 9$/],
+      ['delete', / --platform=systrap delete --force gv2$/],
+    ];
+    for (const [name, re] of ops) {
+      const line = all.find((c) => re.test(c));
+      t.ok(line?.startsWith(g2), `${name}: ${line ?? '(not called)'}`);
+    }
   });
 }

@@ -7,6 +7,7 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { requireCommands, requireE2E } from '../lib/prereq.js';
+import { execa } from 'execa';
 import { criContainerd, CRI_NAMESPACE, SWITCHYARD_HANDLER } from '../lib/cri-env.js';
 
 const KEY = 'switchyard.dev/runtime';
@@ -31,6 +32,21 @@ if (requireE2E(t) && requireCommands(t, ['crun', 'unshare'])) {
 
   t.before(() => env.c.addRuntimeRoot(crunRoot()));
 
+  /** Container ids in a runtime's own state: `runc --root R list -q`, `crun --root R list -q`. */
+  const listed = async (runtime: 'runc' | 'crun', root: string) =>
+    (await execa(runtime, ['--root', root, 'list', '-q'], { reject: false })).stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+
+  t.test('a pod annotated runc runs on runc, with its container', async (t) => {
+    const cri = env.cri;
+    const pod = await cri.runPod({ name: 'wants-runc', namespace: 'default', runtimeHandler: SWITCHYARD_HANDLER, annotations: { [KEY]: 'runc' } });
+    t.teardown(() => cri.stopAndRemovePod(pod).catch(() => undefined));
+    const ctr = await cri.createAndStart(pod, undefined, { name: 'main', image: env.busybox, command: ['sleep', '1000'], annotations: { [KEY]: 'crun' } });
+    const runcIds = await listed('runc', env.switchyardRuncRoot);
+    t.ok(runcIds.includes(pod) && runcIds.includes(ctr), 'runc --root R list shows the sandbox and its container');
+    t.notOk((await listed('crun', crunRoot())).includes(ctr), 'crun does not');
+    t.match(decision(ctr), { runtime: 'runc', inherited: true });
+  });
+
   t.test('a pod asking for crun runs on crun; its container follows the sandbox whatever it asks', async (t) => {
     const cri = env.cri;
     const pod = await cri.runPod({ name: 'wants-crun', namespace: 'default', runtimeHandler: SWITCHYARD_HANDLER, annotations: { [KEY]: 'crun' } });
@@ -39,7 +55,9 @@ if (requireE2E(t) && requireCommands(t, ['crun', 'unshare'])) {
     const ctr = await cri.createAndStart(pod, undefined, { name: 'main', image: env.busybox, command: ['sleep', '1000'], annotations: { [KEY]: 'runc' } });
     const d = decision(ctr);
     t.match(d, { runtime: 'crun', inherited: true, inputs: { containerType: 'container', sandboxId: pod } }, 'the container inherits crun');
-    t.ok(fs.existsSync(path.join(crunRoot(), ctr)), 'and lives under crun\'s root');
+    const crunIds = await listed('crun', crunRoot());
+    t.ok(crunIds.includes(pod) && crunIds.includes(ctr), 'crun --root R list shows the sandbox and its container');
+    t.notOk((await listed('runc', env.switchyardRuncRoot)).includes(ctr), 'runc does not');
     const r = await cri.execSync(ctr, ['echo', 'on-crun'], 10);
     t.equal(r.stdout.toString().trim(), 'on-crun');
   });
