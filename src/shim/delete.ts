@@ -14,6 +14,17 @@ const SIGKILL_STATUS = 128 + 9;
 export async function deleteAction(args: ShimArgs): Promise<number> {
   const bundle = args.bundle || process.cwd();
   const record = readTaskRecord(bundle);
+  if (record?.delegate) {
+    // Another shim served this task: its own delete knows what to clean and what the exit was.
+    const { deleteDelegate } = await import('../backends/shim/launch.js');
+    const d = record.delegate;
+    const r = await deleteDelegate({
+      binary: d.binary, namespace: args.namespace, id: args.id, bundle, address: args.address || d.address,
+      publishBinary: args.publishBinary || d.publishBinary, env: process.env, timeoutMs: 10_000,
+    });
+    process.stdout.write(r.raw);
+    return 0;
+  }
   const warnings: string[] = [];
   if (record?.binary && record.root) {
     const [file, ...globals] = record.command?.length ? record.command : [record.binary, '--root', record.root];

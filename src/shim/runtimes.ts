@@ -6,6 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
+import type { ShimRuntimeConfig } from '../config/types.js';
+import type { DelegateCommand } from '../backends/shim/launch.js';
 import type { RuntimeDriver } from '../backends/types.js';
 import { OciDriver } from '../backends/oci/driver.js';
 import { unimplemented } from '../errors/index.js';
@@ -26,12 +28,18 @@ export class Runtimes {
     private readonly namespace: string,
     private readonly log: Logger,
     private readonly hooks: { decided?(d: Decision): void; refused?(rule: string, kind: string): void } = {},
+    /** How to launch a type = "shim" runtime for a task; without it such runtimes are refused. */
+    private readonly shim?: (rt: ShimRuntimeConfig) => (t: { id: string; bundle: string }) => DelegateCommand,
   ) {
     this.decisions = new DecisionStore(cfg.stateDir, namespace);
   }
 
   /** Routes a new task (throws the router's InvalidArgument/PermissionDenied/FailedPrecondition), records and logs the decision. */
-  driverFor(task: { id: string; bundle: string; annotations: Record<string, string> }): { driver: RuntimeDriver; decision: Decision } {
+  driverFor(task: { id: string; bundle: string; annotations: Record<string, string> }): {
+    driver?: RuntimeDriver;
+    delegate?: (t: { id: string; bundle: string }) => DelegateCommand;
+    decision: Decision;
+  } {
     let decision: Decision;
     try {
       decision = route(
@@ -47,10 +55,12 @@ export class Runtimes {
       throw err;
     }
     this.hooks.decided?.(decision);
-    const driver = this.driver(decision.runtime);
+    const rt = this.cfg.runtimes[decision.runtime];
+    const delegate = rt?.type === 'shim' ? this.shim?.(rt) : undefined;
+    const driver = delegate ? undefined : this.driver(decision.runtime);
     this.decisions.save(task.id, decision);
     this.log.info({ task: task.id, runtime: decision.runtime, rule: decision.rule, inputs: decision.inputs }, formatDecision(decision));
-    return { driver, decision };
+    return { driver, delegate, decision };
   }
 
   forget(id: string): void {
@@ -62,7 +72,7 @@ export class Runtimes {
     if (d) return d;
     const rt = this.cfg.runtimes[name];
     if (!rt) throw unimplemented(`runtime ${name} is not configured`);
-    if (rt.type === 'shim') throw unimplemented(`runtime ${name}: type "shim" (a delegate shim v2) is not supported yet`);
+    if (rt.type === 'shim') throw unimplemented(`runtime ${name}: type "shim" needs a delegate launcher`);
     d = new OciDriver({
       name,
       binary: rt.binary,

@@ -12,6 +12,7 @@ import { TtrpcServer } from '../transport/ttrpc/server.js';
 import { ForwardPublisher } from '../events/publisher.js';
 import { Reaper } from '../sys/reaper.js';
 import { Runtimes } from './runtimes.js';
+import { DelegatedTasks } from '../task/delegated.js';
 import { CallLog } from './call-log.js';
 import { DaemonMetrics } from './metrics.js';
 import { debugService } from '../api/debug.js';
@@ -58,10 +59,28 @@ export async function serve(args: ShimArgs): Promise<number> {
   let service: TaskService | undefined;
   const metrics = new DaemonMetrics(() => (service?.list() ?? []).map((t) => ({ runtime: t.driverName, state: t.status })));
   callLog.onCall(metrics.onCall);
-  const runtimes = new Runtimes(cfg, args.namespace, log, {
-    decided: (d) => metrics.decided(d.runtime, d.rule),
-    refused: (rule, kind) => metrics.refused(rule, kind),
-  });
+  const runtimes = new Runtimes(
+    cfg,
+    args.namespace,
+    log,
+    {
+      decided: (d) => metrics.decided(d.runtime, d.rule),
+      refused: (rule, kind) => metrics.refused(rule, kind),
+    },
+    (rt) => (task) => ({
+      binary: rt.binary,
+      namespace: args.namespace,
+      id: task.id,
+      bundle: task.bundle,
+      address: args.address,
+      publishBinary: args.publishBinary,
+      debug: args.debug,
+      options: rt.options,
+      env: process.env,
+      timeoutMs: cfg.runtimeTimeoutMs,
+    }),
+  );
+  const delegates = new DelegatedTasks({ events, log, ownAddress: socket ? `unix://${socket}` : undefined });
 
   let closeMetrics: (() => Promise<void>) | undefined;
   let idleTimer: NodeJS.Timeout | undefined;
@@ -95,6 +114,7 @@ export async function serve(args: ShimArgs): Promise<number> {
     version: VERSION,
     driverFor: (task) => runtimes.driverFor(task),
     forget: (id) => runtimes.forget(id),
+    delegates,
     onIdle: scheduleIdle,
     onShutdown: (now) => (now ? void stop('shutdown') : scheduleIdle(true)),
     logs: daemonLog,

@@ -15,6 +15,8 @@ export interface TaskRecord {
   command?: string[];
   /** The routing decision that chose the runtime. */
   decision?: unknown;
+  /** Set when another shim v2 serves the task: our `delete` runs its `delete`. */
+  delegate?: { binary: string; address: string; publishBinary: string };
 }
 
 export const RECORD_FILE = 'switchyard.json';

@@ -19,6 +19,8 @@ import { writeTaskRecord } from './record.js';
 import { decodeCheckpoint, decodeCreateOptions, decodeExecProcess } from './payloads.js';
 import { decodeLinuxResources } from '../cgroups/resources.js';
 import type { ContainerMonitor, OomWatch } from './monitor.js';
+import type { DelegatedTasks } from './delegated.js';
+import type { DelegateCommand } from '../backends/shim/launch.js';
 
 /** Status numbers of containerd.v1.types.Status. */
 const STATUS = { created: 1, running: 2, stopped: 3, deleted: 3, paused: 4 } as const;
@@ -29,7 +31,14 @@ export interface TaskServiceOptions {
   reaper: Pick<Reaper, 'watch'>;
   log: Logger;
   /** The backend for a new task, and the routing decision that chose it (kept in the bundle's record). */
-  driverFor(task: { id: string; bundle: string; annotations: Record<string, string> }): { driver: RuntimeDriver; decision?: unknown };
+  driverFor(task: { id: string; bundle: string; annotations: Record<string, string> }): {
+    driver?: RuntimeDriver;
+    /** Set instead of driver when the runtime is another shim v2 that serves the task itself. */
+    delegate?: (task: { id: string; bundle: string }) => DelegateCommand;
+    decision?: unknown;
+  };
+  /** Tasks served by delegate shims (type = "shim" runtimes). */
+  delegates?: DelegatedTasks;
   /** The task is gone: forget what was kept for it (its decision). */
   forget?(id: string): void;
   /** Called whenever the table becomes empty or stops being empty. */
@@ -56,7 +65,13 @@ export class TaskService implements Impl {
   constructor(private readonly o: TaskServiceOptions) {}
 
   get size(): number {
-    return this.tasks.size + this.creating.size;
+    return this.tasks.size + this.creating.size + (this.o.delegates?.size ?? 0);
+  }
+
+  /** Forwards the call when the task is served by a delegate shim. */
+  private delegated<R>(method: keyof TaskServiceDefinition, req: { id?: string | null; execId?: string | null }, ctx?: Parameters<Impl['Start']>[1]): Promise<R> | undefined {
+    if (!this.o.delegates?.has(req.id)) return undefined;
+    return this.o.delegates.call(method, req, ctx) as Promise<R>;
   }
 
   list(): Task[] {
@@ -76,10 +91,10 @@ export class TaskService implements Impl {
     return { task, exec: task.exec(validateId(execId, 'exec_id')) };
   }
 
-  Create: Impl['Create'] = async (req) => {
+  Create: Impl['Create'] = async (req, ctx) => {
     const id = validateId(req.id);
     const bundle = validateBundle(req.bundle);
-    if (this.tasks.has(id) || this.creating.has(id)) throw alreadyExists(`task ${id} already exists`);
+    if (this.tasks.has(id) || this.creating.has(id) || this.o.delegates?.has(id)) throw alreadyExists(`task ${id} already exists`);
     const spec = readBundleSpec(bundle);
     const options = decodeCreateOptions(req.options);
     const terminal = !!req.terminal;
@@ -93,8 +108,16 @@ export class TaskService implements Impl {
     this.o.onIdle?.(false);
     const undo: (() => Promise<void> | void)[] = [];
     try {
-      const { driver, decision } = this.o.driverFor({ id, bundle, annotations: spec.annotations });
+      const routed = this.o.driverFor({ id, bundle, annotations: spec.annotations });
+      const decision = routed.decision;
       undo.push(() => this.o.forget?.(id));
+      if (routed.delegate && this.o.delegates) {
+        const cmd = routed.delegate({ id, bundle });
+        writeTaskRecord(bundle, { id, namespace: this.o.namespace, runtime: cmd.binary, binary: cmd.binary, root: '', decision, delegate: { binary: cmd.binary, address: cmd.address, publishBinary: cmd.publishBinary } });
+        this.o.logs?.detach(id);
+        return await this.o.delegates.create(req, cmd, ctx);
+      }
+      const driver = routed.driver!;
       const rootfs = path.join(bundle, 'rootfs');
       if ((req.rootfs ?? []).length > 0) {
         fs.mkdirSync(rootfs, { recursive: true });
@@ -191,7 +214,9 @@ export class TaskService implements Impl {
     }
   };
 
-  Start: Impl['Start'] = async (req) => {
+  Start: Impl['Start'] = async (req, ctx) => {
+    const fwd = this.delegated<Awaited<ReturnType<Impl['Start']>>>('Start', req, ctx);
+    if (fwd) return fwd;
     const { task, exec } = this.proc(req.id, req.execId);
     if (exec) {
       await exec.start();
@@ -201,7 +226,9 @@ export class TaskService implements Impl {
     return { pid: task.pid };
   };
 
-  State: Impl['State'] = async (req) => {
+  State: Impl['State'] = async (req, ctx) => {
+    const fwd = this.delegated<Awaited<ReturnType<Impl['State']>>>('State', req, ctx);
+    if (fwd) return fwd;
     const { task, exec } = this.proc(req.id, req.execId);
     const p = exec ?? task;
     const exit = p.exitInfo;
@@ -221,6 +248,8 @@ export class TaskService implements Impl {
   };
 
   Wait: Impl['Wait'] = async (req, ctx) => {
+    const fwd = this.delegated<Awaited<ReturnType<Impl['Wait']>>>('Wait', req, ctx);
+    if (fwd) return fwd;
     const { task, exec } = this.proc(req.id, req.execId);
     const exit = await Promise.race([
       exec ? exec.exited : task.wait(),
@@ -229,7 +258,9 @@ export class TaskService implements Impl {
     return { exitStatus: exit.status, exitedAt: timestamp(exit.at) };
   };
 
-  Kill: Impl['Kill'] = async (req) => {
+  Kill: Impl['Kill'] = async (req, ctx) => {
+    const fwd = this.delegated<Awaited<ReturnType<Impl['Kill']>>>('Kill', req, ctx);
+    if (fwd) return fwd;
     const signal = req.signal ?? 0;
     if (!Number.isInteger(signal) || signal < 0 || signal > 64) throw invalidArgument(`signal ${signal} is out of range`);
     const { task, exec } = this.proc(req.id, req.execId);
@@ -238,7 +269,16 @@ export class TaskService implements Impl {
     return {};
   };
 
-  Delete: Impl['Delete'] = async (req) => {
+  Delete: Impl['Delete'] = async (req, ctx) => {
+    const fwd = this.delegated<Awaited<ReturnType<Impl['Delete']>>>('Delete', req, ctx);
+    if (fwd) {
+      const res = await fwd;
+      if (!req.execId) {
+        this.o.forget?.(req.id ?? '');
+        if (this.size === 0) this.o.onIdle?.(true);
+      }
+      return res;
+    }
     const { task, exec } = this.proc(req.id, req.execId);
     if (exec) {
       await task.deleteExec(exec.execId);
@@ -255,7 +295,9 @@ export class TaskService implements Impl {
     return { pid: task.pid, exitStatus: exit.status, exitedAt: timestamp(exit.at) };
   };
 
-  Pids: Impl['Pids'] = async (req) => {
+  Pids: Impl['Pids'] = async (req, ctx) => {
+    const fwd = this.delegated<Awaited<ReturnType<Impl['Pids']>>>('Pids', req, ctx);
+    if (fwd) return fwd;
     const task = this.get(req.id);
     const procs = await task.ps();
     return {
@@ -278,7 +320,9 @@ export class TaskService implements Impl {
     return {};
   };
 
-  Exec: Impl['Exec'] = async (req) => {
+  Exec: Impl['Exec'] = async (req, ctx) => {
+    const fwd = this.delegated<Awaited<ReturnType<Impl['Exec']>>>('Exec', req, ctx);
+    if (fwd) return fwd;
     const task = this.get(req.id);
     const execId = validateId(req.execId, 'exec_id');
     task.canExec(execId);
@@ -301,7 +345,9 @@ export class TaskService implements Impl {
     return {};
   };
 
-  ResizePty: Impl['ResizePty'] = async (req) => {
+  ResizePty: Impl['ResizePty'] = async (req, ctx) => {
+    const fwd = this.delegated<Awaited<ReturnType<Impl['ResizePty']>>>('ResizePty', req, ctx);
+    if (fwd) return fwd;
     const { task, exec } = this.proc(req.id, req.execId);
     const width = req.width ?? 0;
     const height = req.height ?? 0;
@@ -310,29 +356,39 @@ export class TaskService implements Impl {
     return {};
   };
 
-  CloseIO: Impl['CloseIO'] = async (req) => {
+  CloseIO: Impl['CloseIO'] = async (req, ctx) => {
+    const fwd = this.delegated<Awaited<ReturnType<Impl['CloseIO']>>>('CloseIO', req, ctx);
+    if (fwd) return fwd;
     const { task, exec } = this.proc(req.id, req.execId);
     if (req.stdin) (exec ?? task).closeStdin();
     return {};
   };
 
-  Pause: Impl['Pause'] = async (req) => {
+  Pause: Impl['Pause'] = async (req, ctx) => {
+    const fwd = this.delegated<Awaited<ReturnType<Impl['Pause']>>>('Pause', req, ctx);
+    if (fwd) return fwd;
     await this.get(req.id).pause();
     return {};
   };
 
-  Resume: Impl['Resume'] = async (req) => {
+  Resume: Impl['Resume'] = async (req, ctx) => {
+    const fwd = this.delegated<Awaited<ReturnType<Impl['Resume']>>>('Resume', req, ctx);
+    if (fwd) return fwd;
     await this.get(req.id).resume();
     return {};
   };
 
-  Update: Impl['Update'] = async (req) => {
+  Update: Impl['Update'] = async (req, ctx) => {
+    const fwd = this.delegated<Awaited<ReturnType<Impl['Update']>>>('Update', req, ctx);
+    if (fwd) return fwd;
     const task = this.get(req.id);
     await task.update(decodeLinuxResources(req.resources));
     return {};
   };
 
-  Stats: Impl['Stats'] = async (req) => {
+  Stats: Impl['Stats'] = async (req, ctx) => {
+    const fwd = this.delegated<Awaited<ReturnType<Impl['Stats']>>>('Stats', req, ctx);
+    if (fwd) return fwd;
     const task = this.get(req.id);
     if (!this.o.monitor) throw unimplemented('Stats: no cgroup monitor in this daemon');
     if (task.pid <= 0 || task.status === 'stopped' || task.status === 'deleted') {
@@ -342,7 +398,9 @@ export class TaskService implements Impl {
     return { stats: { type_url: stats.type_url ?? '', value: stats.value ?? new Uint8Array() } };
   };
 
-  Checkpoint: Impl['Checkpoint'] = async (req) => {
+  Checkpoint: Impl['Checkpoint'] = async (req, ctx) => {
+    const fwd = this.delegated<Awaited<ReturnType<Impl['Checkpoint']>>>('Checkpoint', req, ctx);
+    if (fwd) return fwd;
     const task = this.get(req.id);
     const spec = decodeCheckpoint(req.path ?? '', req.options, path.join(task.bundle, 'criu-work'));
     await task.checkpoint(spec);

@@ -1,0 +1,183 @@
+/**
+ * Tasks served by another shim v2 (Kata's, or any delegate): every Task RPC for them is
+ * forwarded unchanged and its status codes come back unchanged. The delegate publishes its
+ * own events to containerd, so we publish none for its tasks, except when it dies: then
+ * its tasks get the exit (from its `delete`, else 255) nobody else will report.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { TtrpcClient } from '../transport/ttrpc/client.js';
+import type { CallContext, ServiceClient } from '../transport/service.js';
+import { taskServiceV2, type TaskServiceDefinition } from '../api/task.js';
+import { describe, notFound } from '../errors/index.js';
+import type { EventSink } from '../events/sink.js';
+import { taskDelete, taskExit, timestamp } from '../events/topics.js';
+import { deleteDelegate, encodeOptionsAny, startDelegate, type DelegateCommand } from '../backends/shim/launch.js';
+import type { Exit } from './process.js';
+
+interface Delegate {
+  address: string;
+  client: TtrpcClient;
+  task: ServiceClient<TaskServiceDefinition>;
+  ids: Set<string>;
+  /** We are shutting it down: its connection closing is not a death. */
+  leaving: boolean;
+}
+
+interface DelegatedTask {
+  id: string;
+  bundle: string;
+  cmd: DelegateCommand;
+  delegate: Delegate;
+  pid: number;
+  /** Set when the delegate died under the task. */
+  exit?: Exit;
+  /** Settles once a death has been handled (exit recorded). */
+  dead: Promise<void>;
+  markDead: () => void;
+}
+
+const WAIT_STATUS = { stopped: 3 };
+
+export class DelegatedTasks {
+  private readonly tasks = new Map<string, DelegatedTask>();
+  private readonly delegates = new Map<string, Delegate>();
+
+  constructor(private readonly o: { events: EventSink; log: Logger; ownAddress?: string }) {}
+
+  get size(): number {
+    return this.tasks.size;
+  }
+
+  has(id: string | null | undefined): boolean {
+    return !!id && this.tasks.has(id);
+  }
+
+  ids(): string[] {
+    return [...this.tasks.keys()];
+  }
+
+  /** Starts (or finds) the delegate for this task and forwards Create to it. */
+  async create(req: Parameters<ServiceClient<TaskServiceDefinition>['Create']>[0], cmd: DelegateCommand, ctx?: CallContext) {
+    const address = await startDelegate(cmd);
+    // The delegate's start wrote its own address into the bundle: containerd must keep talking to us.
+    if (this.o.ownAddress) fs.writeFileSync(path.join(cmd.bundle, 'address'), this.o.ownAddress);
+    const d = await this.delegate(address);
+    let markDead!: () => void;
+    const dead = new Promise<void>((r) => (markDead = r));
+    const t: DelegatedTask = { id: cmd.id, bundle: cmd.bundle, cmd, delegate: d, pid: 0, dead, markDead };
+    d.ids.add(cmd.id);
+    this.tasks.set(cmd.id, t);
+    try {
+      // Our own options (our config path) mean nothing to the delegate: it gets its own, as at start.
+      const opts = encodeOptionsAny(cmd.options);
+      const res = await d.task.Create({ ...req, options: opts }, { signal: ctx?.signal });
+      t.pid = res.pid ?? 0;
+      this.o.log.info({ task: cmd.id, delegate: cmd.binary, address, pid: t.pid }, 'created on a delegate shim');
+      return res;
+    } catch (err) {
+      this.forget(t);
+      await deleteDelegate(cmd).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async delegate(address: string): Promise<Delegate> {
+    let d = this.delegates.get(address);
+    if (d) return d;
+    const client = await TtrpcClient.connect(address);
+    d = { address, client, task: client.service(taskServiceV2), ids: new Set(), leaving: false };
+    this.delegates.set(address, d);
+    const me = d;
+    client.onClose(() => void this.died(me));
+    return d;
+  }
+
+  private get(id: string): DelegatedTask {
+    const t = this.tasks.get(id);
+    if (!t) throw notFound(`task ${id} not found`);
+    return t;
+  }
+
+  /**
+   * Forwards one RPC for a delegated task. While the delegate is alive the answer is its own;
+   * after it died, we answer from the exit we recorded.
+   */
+  async call(method: keyof TaskServiceDefinition, req: { id?: string | null; execId?: string | null }, ctx?: CallContext): Promise<unknown> {
+    const t = this.get(req.id ?? '');
+    if (t.exit) return this.afterDeath(t, method, req);
+    const fn = t.delegate.task[method] as (r: unknown, o?: { signal?: AbortSignal }) => Promise<unknown>;
+    let res: unknown;
+    try {
+      res = await fn(req, { signal: ctx?.signal });
+    } catch (err) {
+      // The delegate died during the call (a pending Wait, typically): answer as after its death.
+      if (!t.delegate.client.closed || t.delegate.leaving) throw err;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([t.dead, new Promise((r) => (timer = setTimeout(r, 15_000)))]);
+      clearTimeout(timer);
+      if (!t.exit) throw err;
+      return this.afterDeath(t, method, req);
+    }
+    if (method === 'Delete' && !req.execId) await this.deleted(t);
+    return res;
+  }
+
+  private async afterDeath(t: DelegatedTask, method: keyof TaskServiceDefinition, req: { execId?: string | null }): Promise<unknown> {
+    const exit = t.exit!;
+    if (req.execId) throw notFound(`exec ${req.execId} of task ${t.id}: its shim is gone`);
+    switch (method) {
+      case 'State':
+        return { id: t.id, bundle: t.bundle, pid: t.pid, status: WAIT_STATUS.stopped, exitStatus: exit.status, exitedAt: timestamp(exit.at) };
+      case 'Wait':
+        return { exitStatus: exit.status, exitedAt: timestamp(exit.at) };
+      case 'Delete':
+        this.forget(t);
+        this.o.events.publish(taskDelete({ containerId: t.id, pid: t.pid, exitStatus: exit.status, exitedAt: exit.at }));
+        return { pid: t.pid, exitStatus: exit.status, exitedAt: timestamp(exit.at) };
+      case 'Kill':
+        throw notFound(`process already finished: task ${t.id} (its shim is gone)`);
+      default:
+        throw notFound(`task ${t.id}: its shim ${t.cmd.binary} is gone`);
+    }
+  }
+
+  /** The last task of a delegate is gone: shut it down, as containerd would. */
+  private async deleted(t: DelegatedTask): Promise<void> {
+    const d = t.delegate;
+    this.forget(t);
+    if (d.ids.size > 0) return;
+    d.leaving = true;
+    this.delegates.delete(d.address);
+    await d.task.Shutdown({ id: t.id }, { timeoutMs: 5000 }).catch(() => undefined);
+    d.client.close();
+  }
+
+  private forget(t: DelegatedTask): void {
+    this.tasks.delete(t.id);
+    t.delegate.ids.delete(t.id);
+  }
+
+  private async died(d: Delegate): Promise<void> {
+    this.delegates.delete(d.address);
+    if (d.leaving) return;
+    for (const id of [...d.ids]) {
+      const t = this.tasks.get(id);
+      if (!t || t.exit) continue;
+      let status = 255;
+      let at = new Date();
+      try {
+        const r = await deleteDelegate(t.cmd);
+        status = r.exitStatus;
+        at = r.exitedAt;
+      } catch (err) {
+        this.o.log.warn({ task: id, err: describe(err) }, 'delegate delete after its death');
+      }
+      t.exit = { status, at };
+      this.o.log.warn({ task: id, delegate: t.cmd.binary, exitStatus: status }, 'delegate shim died: task reported exited');
+      this.o.events.publish(taskExit({ containerId: id, id, pid: t.pid, exitStatus: status, exitedAt: at }));
+      t.markDead();
+    }
+  }
+}
