@@ -48,6 +48,16 @@ if (requireE2E(t) && requireCommands(t, ['containerd-shim-runc-v2'])) {
     t.equal((await ctr(['run', '--rm', ...runArgs('d-seven', 'delegate-runc', ['sh', '-c', 'exit 7']).slice(1)])).exitCode, 7);
   });
 
+  t.test('stdin through the delegate: closing it ends cat', async (t) => {
+    // Input goes in once the task runs: ctr 1.6 sends CloseIO only then (see task-api.test.ts).
+    const p = env.c.ctrProcess(['run', '--rm', ...runArgs('d-cat', 'delegate-runc', ['cat']).slice(1)], { namespace: ns, reject: false, stdin: 'pipe' });
+    t.ok(await waitFor(async () => (await status('d-cat')) === 'RUNNING'), 'running');
+    p.stdin!.end('through the delegate\n');
+    const r = await p;
+    t.equal(r.stdout, 'through the delegate');
+    t.equal(r.exitCode, 0);
+  });
+
   t.test('exec, pids, pause/resume, metrics, kill on a long-running delegated task; events once', async (t) => {
     const ev = env.c.ctrProcess(['events'], { reject: false, timeoutMs: 120_000, namespace: ns });
     let events = '';
