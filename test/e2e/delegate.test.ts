@@ -11,6 +11,7 @@ import { RUNTIME, switchyardContainerd } from './lib/switchyard.js';
 import { importBusybox } from './lib/image.js';
 import { findProcessesReferencing, isAlive } from './lib/cleanup.js';
 import { tempDir } from '../helpers/tmp.js';
+import { waitFor } from './lib/wait.js';
 
 if (requireE2E(t) && requireCommands(t, ['containerd-shim-runc-v2'])) {
   const env = switchyardContainerd(t);
@@ -29,14 +30,6 @@ if (requireE2E(t) && requireCommands(t, ['containerd-shim-runc-v2'])) {
   const runArgs = (id: string, rt: string | undefined, args: string[], flags: string[] = []) => [
     'run', ...flags, ...(rt ? ['--annotation', `${KEY}=${rt}`] : []), '--runtime-config-path', config, '--runtime', RUNTIME, env.ref, id, ...args,
   ];
-  const waitFor = async (cond: () => Promise<boolean>, ms = 15_000) => {
-    const end = Date.now() + ms;
-    while (Date.now() < end) {
-      if (await cond()) return true;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    return cond();
-  };
   const status = async (id: string) => (await ctr(['task', 'ls'])).stdout.split('\n').find((l) => l.startsWith(`${id} `))?.trim().split(/\s+/)[2];
   const runcShims = (id: string) =>
     findProcessesReferencing(env.c.address).filter((p) => p.cmdline.some((a) => a.includes('containerd-shim-runc-v2')) && p.cmdline.includes(id));

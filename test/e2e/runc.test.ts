@@ -14,6 +14,7 @@ import { taskServiceV2 } from '../../src/api/task.js';
 import { socketAddress } from '../../src/shim/address.js';
 import { Code } from '../../src/errors/index.js';
 import { tempDir } from '../helpers/tmp.js';
+import { waitFor } from './lib/wait.js';
 
 if (requireE2E(t)) {
   const env = switchyardContainerd(t);
@@ -21,14 +22,6 @@ if (requireE2E(t)) {
   const run = (id: string, args: string[], opts: { input?: Buffer | string; flags?: string[] } = {}) =>
     env.c.ctr(['run', '--rm', ...(opts.flags ?? []), '--runtime', RUNTIME, env.ref, id, ...args], { reject: false, input: opts.input, timeoutMs: 60_000 });
 
-  const waitFor = async (cond: () => boolean | Promise<boolean>, ms = 10_000) => {
-    const end = Date.now() + ms;
-    while (Date.now() < end) {
-      if (await cond()) return true;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    return cond();
-  };
 
   const taskPid = async (id: string) => {
     const r = await env.c.ctr(['tasks', 'ls']);

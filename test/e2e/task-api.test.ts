@@ -9,18 +9,11 @@ import { requireE2E } from './lib/prereq.js';
 import { RUNTIME, switchyardContainerd } from './lib/switchyard.js';
 import { spawnOnPty } from './lib/pty.js';
 import { updateTask } from './lib/tasks-api.js';
+import { waitFor } from './lib/wait.js';
 
 if (requireE2E(t)) {
   const env = switchyardContainerd(t);
 
-  const waitFor = async (cond: () => boolean | Promise<boolean>, ms = 15_000) => {
-    const end = Date.now() + ms;
-    while (Date.now() < end) {
-      if (await cond()) return true;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    return cond();
-  };
 
   /** `ctr task ls` as {id: {pid, status}}. */
   const tasks = async () => {

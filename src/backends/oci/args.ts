@@ -2,6 +2,7 @@
  * Pure argv builders for runc-compatible CLIs, one per command; the global flags come
  * first, as go-runc writes them (protocol.md §6.1).
  */
+import type { CheckpointSpec } from '../types.js';
 
 export interface GlobalOptions {
   /** --root: the runtime's state directory for this namespace. */
@@ -63,18 +64,7 @@ export const resumeArgs = (id: string) => ['resume', id];
 export const updateArgs = (id: string, resourcesFile: string) => ['update', '--resources', resourcesFile, id];
 
 /** CRIU options, as containerd's runc options carry them (CheckpointOptions). */
-export interface CriuOptions {
-  imagePath: string;
-  workPath?: string;
-  leaveRunning?: boolean;
-  tcpEstablished?: boolean;
-  externalUnixSockets?: boolean;
-  shellJob?: boolean;
-  fileLocks?: boolean;
-  emptyNamespaces?: readonly string[];
-  /** soft | full | strict */
-  cgroupsMode?: string;
-}
+export type CriuOptions = CheckpointSpec;
 
 function criuFlags(c: CriuOptions): string[] {
   const out = ['--image-path', c.imagePath];

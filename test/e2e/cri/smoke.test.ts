@@ -14,17 +14,10 @@ import { isNotFound } from '../lib/cri.js';
 import { findProcessesReferencing, isAlive, readProc } from '../lib/cleanup.js';
 import { daemonPids } from '../lib/switchyard.js';
 import { socketAddress } from '../../../src/shim/address.js';
+import { waitFor } from '../lib/wait.js';
 
 type TapTest = Parameters<Parameters<typeof t.test>[0]>[0];
 
-const waitFor = async (cond: () => boolean | Promise<boolean>, ms = 10_000) => {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await cond()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return cond();
-};
 
 /** `ctr -n k8s.io tasks ls` as id → { pid, status }. */
 async function ctrTasks(env: CriEnv): Promise<Map<string, { pid: number; status: string }>> {
