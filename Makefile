@@ -7,7 +7,7 @@ NODE_BIN := node_modules/.bin
 TAP_FLAGS ?= --disable-coverage --allow-empty-coverage
 TESTS ?= $$(find dist/test -name '*.test.js' | sort)
 
-.PHONY: all deps proto build install uninstall lint test test-unit test-e2e demo bench clean
+.PHONY: fuzz all deps proto build install uninstall lint test test-unit test-e2e demo bench clean
 
 all: build
 
@@ -48,6 +48,10 @@ demo: build
 
 bench: build
 	@node dist/bench/run.js
+
+# 100,000 seeded inputs against a live daemon (FUZZ_SEED, FUZZ_INPUTS to change them).
+fuzz: build
+	@node dist/test/fuzz/run.js
 
 clean:
 	rm -rf dist src/gen .tap
