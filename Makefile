@@ -7,7 +7,7 @@ NODE_BIN := node_modules/.bin
 TAP_FLAGS ?= --disable-coverage --allow-empty-coverage
 TESTS ?= $$(find dist/test -name '*.test.js' | sort)
 
-.PHONY: fuzz all deps proto build install uninstall lint test test-unit test-e2e demo bench clean
+.PHONY: fuzz soak all deps proto build install uninstall lint test test-unit test-e2e demo bench clean
 
 all: build
 
@@ -52,6 +52,10 @@ bench: build
 # 100,000 seeded inputs against a live daemon (FUZZ_SEED, FUZZ_INPUTS to change them).
 fuzz: build
 	@node dist/test/fuzz/run.js
+
+# 1,000 create/start/exec/kill/wait/delete cycles; the daemon's fds, RSS, children, mounts.
+soak: build
+	@node dist/test/soak/run.js
 
 clean:
 	rm -rf dist src/gen .tap
