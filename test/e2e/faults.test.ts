@@ -70,6 +70,9 @@ if (requireE2E(t)) {
     f.hang('create');
     const p = f.run('killed-rt', ['true'], ['--rm']);
     t.ok(await waitFor(() => f.hung().length > 0, 15_000), 'create is running');
+    // Meanwhile the same daemon serves another task on a healthy runtime, unstalled.
+    const other = await env.c.ctr(['run', '--rm', '--runtime', RUNTIME, env.ref, 'bystander', 'echo', 'unstalled'], { namespace: f.ns, reject: false, timeoutMs: 20_000 });
+    t.equal(other.stdout, 'unstalled', 'a hung backend does not stall another task');
     for (const pid of f.hung()) process.kill(pid, 'SIGKILL');
     const r = await p;
     t.not(r.exitCode, 0);
