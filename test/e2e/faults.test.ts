@@ -11,6 +11,9 @@ import { importBusybox, repoRoot } from './lib/image.js';
 import { isAlive, mountsUnder } from './lib/cleanup.js';
 import { waitFor } from './lib/wait.js';
 import { tempDir } from '../helpers/tmp.js';
+import { TtrpcClient } from '../../src/transport/ttrpc/client.js';
+import { taskServiceV2 } from '../../src/api/task.js';
+import { socketAddress } from '../../src/shim/address.js';
 
 if (requireE2E(t)) {
   const env = switchyardContainerd(t);
@@ -99,5 +102,47 @@ if (requireE2E(t)) {
     t.notOk(daemons.some((d) => isAlive(d)), 'the old daemon is gone');
     const ok = await f.run('after3', ['echo', 'fine'], ['--rm']);
     t.equal(ok.stdout, 'fine', 'a new daemon serves the next one');
+  });
+
+  t.test('containerd restarted during an exec: the exec finishes and its exit is still known', async (t) => {
+    const c = env.c;
+    await c.ctr(['run', '-d', '--runtime', RUNTIME, env.ref, 'rx', 'sleep', '1000']);
+    const ex = c.ctrProcess(['task', 'exec', '--exec-id', 'during', 'rx', 'sh', '-c', 'sleep 2; exit 5'], { reject: false });
+    await new Promise((r) => setTimeout(r, 500));
+    await c.restart();
+    await ex; // that ctr lost its containerd; the exec did not lose its shim
+    const client = await TtrpcClient.connect(socketAddress(c.address, c.namespace, 'switchyard:ttrpc'));
+    t.teardown(() => client.close());
+    const task = client.service(taskServiceV2);
+    const w = await task.Wait({ id: 'rx', execId: 'during' }, { timeoutMs: 15_000 });
+    t.equal(w.exitStatus, 5, 'the exec exit status survived the restart');
+    const st = await task.State({ id: 'rx', execId: 'during' });
+    t.equal(st.exitStatus, 5);
+    t.equal((await c.ctr(['task', 'ls'])).stdout.match(/rx\s+\d+\s+(\w+)/)?.[1], 'RUNNING', 'the task is still running');
+    await task.Delete({ id: 'rx', execId: 'during' });
+    await c.ctr(['task', 'kill', '-s', 'SIGKILL', 'rx']);
+    await waitFor(async () => /rx\s+\d+\s+STOPPED/.test((await c.ctr(['task', 'ls'])).stdout));
+    await c.ctr(['task', 'delete', 'rx']);
+    await c.ctr(['container', 'delete', 'rx']);
+  });
+
+  t.test('the FIFO reader gone while the container writes: no SIGPIPE, output resumes on attach', async (t) => {
+    const c = env.c;
+    // ctr run -d opens the FIFOs, starts the task and exits: nobody reads from then on.
+    await c.ctr(['run', '-d', '--runtime', RUNTIME, env.ref, 'talker', 'sh', '-c', 'i=0; while :; do i=$((i+1)); echo line-$i; usleep 2000; done']);
+    await new Promise((r) => setTimeout(r, 2000));
+    t.match((await c.ctr(['task', 'ls'])).stdout, /talker\s+\d+\s+RUNNING/, 'still running with its output full and unread');
+    const at = c.ctrProcess(['task', 'attach', 'talker'], { reject: false });
+    let out = '';
+    at.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    t.ok(await waitFor(() => /line-\d+\n(?:.*\n)*line-\d+/.test(out), 10_000), 'output flows again to a new reader');
+    const nums = [...out.matchAll(/line-(\d+)/g)].map((m) => Number(m[1]));
+    t.ok(nums.length > 1 && nums[nums.length - 1]! > nums[0]!, 'and keeps counting');
+    at.kill();
+    await at.catch(() => undefined);
+    await c.ctr(['task', 'kill', '-s', 'SIGKILL', 'talker']);
+    await waitFor(async () => /talker\s+\d+\s+STOPPED/.test((await c.ctr(['task', 'ls'])).stdout));
+    await c.ctr(['task', 'delete', 'talker']);
+    await c.ctr(['container', 'delete', 'talker']);
   });
 }
