@@ -13,12 +13,22 @@ export interface DaemonPaths {
 }
 
 /**
+ * The part of the group that says which config a daemon runs with, when containerd's
+ * runtime options named one: two RuntimeClass handlers with their own configs must never
+ * share a daemon (the first one's policy would silently apply to both).
+ */
+export function configGroup(optionsConfigPath: string | undefined): string {
+  return optionsConfigPath ? `:config:${createHash('sha256').update(optionsConfigPath).digest('hex').slice(0, 12)}` : '';
+}
+
+/**
  * The group is the containerd namespace by default (one warm daemon for every pod of it),
  * or the pod's sandbox id with `grouping = "pod"`. The protocol is part of the key, so a
- * gRPC daemon and a ttrpc daemon never answer each other's socket.
+ * gRPC daemon and a ttrpc daemon never answer each other's socket; so is a config path from
+ * the runtime options.
  */
-export function daemonPaths(cfg: Config, containerdAddress: string, namespace: string, bundle: string, id: string): DaemonPaths {
-  let group = `switchyard:${cfg.protocol}`;
+export function daemonPaths(cfg: Config, containerdAddress: string, namespace: string, bundle: string, id: string, optionsConfigPath?: string): DaemonPaths {
+  let group = `switchyard:${cfg.protocol}${configGroup(optionsConfigPath)}`;
   if (cfg.grouping === 'pod') group += `:pod:${sandboxOf(bundle) ?? id}`;
   const socket = socketPath(containerdAddress, namespace, group);
   const key = createHash('sha256').update(`${containerdAddress}\0${namespace}\0${group}`).digest('hex').slice(0, 16);

@@ -21,7 +21,7 @@ export async function start(args: ShimArgs): Promise<number> {
     const options = readStdinOptions();
     const cfg = loadConfig(options?.configPath);
     const bundle = process.cwd();
-    const paths = daemonPaths(cfg, args.address, args.namespace, bundle, args.id);
+    const paths = daemonPaths(cfg, args.address, args.namespace, bundle, args.id, options?.configPath);
     await ensureDaemon(args, cfg, paths, options?.configPath);
     const answer = bootstrapAnswer(cfg, paths.socket);
     fs.writeFileSync(path.join(bundle, 'address'), answer);

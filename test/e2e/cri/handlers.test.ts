@@ -11,6 +11,7 @@ import { requireE2E } from '../lib/prereq.js';
 import { criContainerd, CRI_NAMESPACE, environOf, SWITCHYARD_HANDLER } from '../lib/cri-env.js';
 import { daemonPids, RUNTIME } from '../lib/switchyard.js';
 import { socketAddress } from '../../../src/shim/address.js';
+import { configGroup } from '../../../src/shim/paths.js';
 
 const POD_HANDLER = 'switchyard-pod';
 
@@ -46,7 +47,7 @@ if (requireE2E(t)) {
     t.equal(served(pods.shared!), nsSocket, 'switchyard: the sandbox is served by the namespace daemon');
     t.equal(served(containers.shared!), nsSocket, 'switchyard: its container too');
     for (const name of ['own-a', 'own-b']) {
-      const own = socketAddress(env.c.address, CRI_NAMESPACE, `switchyard:ttrpc:pod:${pods[name]}`);
+      const own = socketAddress(env.c.address, CRI_NAMESPACE, `switchyard:ttrpc${configGroup(path.join(path.dirname(env.switchyardConfigPath), `handler-${POD_HANDLER}.toml`))}:pod:${pods[name]}`);
       t.equal(served(pods[name]!), own, `${POD_HANDLER}: pod ${name}'s sandbox has its own daemon`);
       t.equal(served(containers[name]!), own, `${POD_HANDLER}: pod ${name}'s container shares it`);
     }
