@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { openError } from '../io/fd-set.js';
 
 /**
  * What `delete` needs to clean a task up from disk alone, after the daemon is gone: which
@@ -23,8 +24,14 @@ export const RECORD_FILE = 'switchyard.json';
 
 export function writeTaskRecord(bundle: string, record: TaskRecord): void {
   const file = path.join(bundle, RECORD_FILE);
-  fs.writeFileSync(`${file}.tmp`, JSON.stringify(record));
-  fs.renameSync(`${file}.tmp`, file);
+  try {
+    fs.writeFileSync(`${file}.tmp`, JSON.stringify(record));
+    fs.renameSync(`${file}.tmp`, file);
+  } catch (err) {
+    fs.rmSync(`${file}.tmp`, { force: true });
+    // A full disk is the node's to fix, not the request's: say which file and why.
+    throw openError('task record', file, err, 'write');
+  }
 }
 
 export function readTaskRecord(bundle: string): TaskRecord | undefined {

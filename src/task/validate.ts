@@ -35,6 +35,8 @@ export interface BundleSpec {
 }
 
 const MAX_SPEC_BYTES = 16 << 20;
+const MAX_ANNOTATION_KEY = 253 + 1 + 63;
+const MAX_ANNOTATIONS_BYTES = 256 << 10;
 
 export function readBundleSpec(bundle: string): BundleSpec {
   const file = path.join(bundle, 'config.json');
@@ -56,10 +58,17 @@ export function readBundleSpec(bundle: string): BundleSpec {
   if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) throw invalidArgument(`${file}: not a JSON object`);
   const s = spec as { annotations?: unknown; linux?: { namespaces?: { type?: string; path?: string }[] } };
   const annotations: Record<string, string> = {};
+  let total = 0;
   if (s.annotations !== undefined) {
     if (typeof s.annotations !== 'object' || s.annotations === null) throw invalidArgument(`${file}: annotations must be an object`);
     for (const [k, v] of Object.entries(s.annotations)) {
-      if (typeof v !== 'string') throw invalidArgument(`${file}: annotation ${k} must be a string`);
+      const name = JSON.stringify(k.length > 64 ? `${k.slice(0, 64)}…` : k);
+      if (typeof v !== 'string') throw invalidArgument(`${file}: annotation ${name} must be a string`);
+      // Kubernetes' own limits: a key is at most a 253-character prefix, '/', 63 characters;
+      // all annotations together at most 256 KiB. Larger ones did not come from a pod.
+      if (k.length > MAX_ANNOTATION_KEY) throw invalidArgument(`${file}: annotation key ${name} is longer than ${MAX_ANNOTATION_KEY} characters`);
+      total += k.length + v.length;
+      if (total > MAX_ANNOTATIONS_BYTES) throw invalidArgument(`${file}: annotations exceed ${MAX_ANNOTATIONS_BYTES} bytes (at ${name})`);
       annotations[k] = v;
     }
   }

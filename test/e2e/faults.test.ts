@@ -11,6 +11,7 @@ import { importBusybox, repoRoot } from './lib/image.js';
 import { isAlive, mountsUnder } from './lib/cleanup.js';
 import { waitFor } from './lib/wait.js';
 import { tempDir } from '../helpers/tmp.js';
+import { execa } from 'execa';
 import { TtrpcClient } from '../../src/transport/ttrpc/client.js';
 import { taskServiceV2 } from '../../src/api/task.js';
 import { socketAddress } from '../../src/shim/address.js';
@@ -144,5 +145,27 @@ if (requireE2E(t)) {
     await waitFor(async () => /talker\s+\d+\s+STOPPED/.test((await c.ctr(['task', 'ls'])).stdout));
     await c.ctr(['task', 'delete', 'talker']);
     await c.ctr(['container', 'delete', 'talker']);
+  });
+
+  t.test('a full disk under the bundle: Create fails saying so, nothing is left, the next one runs', async (t) => {
+    const c = env.c;
+    const ns = c.newNamespace('full');
+    await importBusybox(c, ns);
+    const nsDir = path.join(c.state, 'io.containerd.runtime.v2.task', ns);
+    fs.mkdirSync(nsDir, { recursive: true });
+    await execa('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'switchyard-full', nsDir]);
+    t.teardown(() => execa('umount', ['-l', nsDir], { reject: false }));
+    // Leave room for containerd's config.json and nothing more.
+    const filler = path.join(nsDir, 'filler');
+    fs.writeFileSync(filler, Buffer.alloc(256 * 1024 - 3 * 4096));
+    const r = await c.ctr(['run', '--rm', '--runtime', RUNTIME, env.ref, 'nospace', 'echo', 'never'], { namespace: ns, reject: false });
+    t.not(r.exitCode, 0);
+    t.notMatch(r.stdout, /never/);
+    t.match(r.stderr, /ENOSPC|no space/i, `says why: ${r.stderr}`);
+    t.equal(mountsUnder(path.join(nsDir, 'nospace')).length, 0, 'no rootfs mount left');
+    fs.rmSync(filler);
+    await c.ctr(['container', 'delete', 'nospace'], { namespace: ns, reject: false });
+    const ok = await c.ctr(['run', '--rm', '--runtime', RUNTIME, env.ref, 'space', 'echo', 'fine'], { namespace: ns, reject: false });
+    t.equal(ok.stdout, 'fine', 'with space again, the next container runs');
   });
 }
