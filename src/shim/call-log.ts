@@ -2,6 +2,7 @@
  * The daemon's recent RPCs, in a bounded ring, for `switchyard trace` (Debug/Calls) and
  * the RPC metrics. Observing costs one object per call; nothing is kept beyond `capacity`.
  */
+import fs from 'node:fs';
 import type { CallRecord } from '../transport/service.js';
 import type { ServiceImplementation } from '../transport/service.js';
 import { DEBUG_SERVICE, type DebugServiceDefinition } from '../api/debug.js';
@@ -59,9 +60,16 @@ export class CallLog {
     return { calls, last: this.seq, truncated: seq + 1 < first && this.seq > seq };
   }
 
-  /** The Debug service over this log. */
-  service(): ServiceImplementation<DebugServiceDefinition> {
+  /** The Debug service over this log; `info` adds what only the daemon knows of itself. */
+  service(info: () => { tasks: number; version: string } = () => ({ tasks: 0, version: '' })): ServiceImplementation<DebugServiceDefinition> {
     return {
+      Info: async () => {
+        // Collected first, so the heap figure is what stays, not garbage waiting for a GC.
+        const gc = (globalThis as { gc?: () => void }).gc;
+        gc?.();
+        const m = process.memoryUsage();
+        return { heapUsedBytes: m.heapUsed, rssBytes: m.rss, openFds: fs.readdirSync('/proc/self/fd').length, pid: process.pid, ...info() };
+      },
       Calls: async (req) => {
         const { calls, last, truncated } = this.after(Number(req.after ?? 0), req.max ?? 0);
         return { calls, last, truncated };

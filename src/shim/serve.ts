@@ -121,6 +121,7 @@ export async function serve(args: ShimArgs): Promise<number> {
     monitor: new CgroupMonitor(log),
   });
 
+  const info = () => ({ tasks: service?.size ?? 0, version: VERSION });
   let server: { close(): Promise<void> } | undefined;
   try {
     if (cfg.protocol === 'grpc') {
@@ -128,7 +129,7 @@ export async function serve(args: ShimArgs): Promise<number> {
       const g = new GrpcServer();
       g.addService(taskServiceV3, service);
       g.addService(taskServiceV2, service);
-      g.addService(debugService, callLog.service());
+      g.addService(debugService, callLog.service(info));
       g.observe(callLog.observe);
       await g.listen(socket);
       server = g;
@@ -136,7 +137,7 @@ export async function serve(args: ShimArgs): Promise<number> {
       const t = new TtrpcServer({ onProtocolError: (err) => log.warn({ err: err.message }, 'dropped a connection') });
       t.addService(taskServiceV2, service);
       t.addService(taskServiceV3, service);
-      t.addService(debugService, callLog.service());
+      t.addService(debugService, callLog.service(info));
       t.observe(callLog.observe);
       await t.listen(listenFd !== undefined ? { fd: listenFd } : socket);
       server = t;

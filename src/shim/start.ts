@@ -79,7 +79,8 @@ async function spawnDaemon(args: ShimArgs, paths: DaemonPaths, configPath: strin
   const argv = ['-namespace', args.namespace, '-id', args.id, '-address', args.address, '-publish-binary', args.publishBinary];
   if (args.debug) argv.push('-debug');
   argv.push('serve');
-  const child = spawn(process.execPath, [entry, ...argv], {
+  // --expose-gc: Debug/Info collects before it reports the heap, so churn sees what stays.
+  const child = spawn(process.execPath, ['--expose-gc', entry, ...argv], {
     cwd: '/',
     detached: true,
     // Never fds 1 and 2: containerd waits for every writer of start's output to close.

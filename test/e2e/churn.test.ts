@@ -11,5 +11,7 @@ if (requireE2E(t)) {
     t.equal(r.after.fds, r.before.fds, 'open fds');
     t.equal(r.after.children, r.before.children, 'child processes');
     t.equal(r.after.mounts, r.before.mounts, 'mounts');
+    // The heap settles after a GC; a leak of a task's worth of objects per cycle would not.
+    t.ok(r.after.heapKiB < r.before.heapKiB + 4096, `heap ${r.before.heapKiB} KiB -> ${r.after.heapKiB} KiB`);
   });
 }

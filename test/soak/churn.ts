@@ -5,15 +5,30 @@
 import fs from 'node:fs';
 import type { ContainerdHandle } from '../e2e/lib/containerd.js';
 import { RUNTIME, daemonPids } from '../e2e/lib/switchyard.js';
+import { TtrpcClient } from '../../src/transport/ttrpc/client.js';
+import { debugService } from '../../src/api/debug.js';
+import { socketAddress } from '../../src/shim/address.js';
 
 export interface Footprint {
+  /** The daemon's V8 heap after a GC, from its Debug/Info. */
+  heapKiB: number;
   fds: number;
   rssKiB: number;
   children: number;
   mounts: number;
 }
 
-export function footprint(pid: number, stateDir: string): Footprint {
+async function heapKiB(c: ContainerdHandle): Promise<number> {
+  const client = await TtrpcClient.connect(socketAddress(c.address, c.namespace, 'switchyard:ttrpc'));
+  try {
+    const info = await client.service(debugService).Info({}, { timeoutMs: 5000 });
+    return Math.round(Number(info.heapUsedBytes ?? 0) / 1024);
+  } finally {
+    client.close();
+  }
+}
+
+export async function footprint(c: ContainerdHandle, pid: number, stateDir: string): Promise<Footprint> {
   const children = fs
     .readdirSync('/proc')
     .filter((p) => /^\d+$/.test(p))
@@ -26,6 +41,7 @@ export function footprint(pid: number, stateDir: string): Footprint {
       }
     }).length;
   return {
+    heapKiB: await heapKiB(c),
     fds: fs.readdirSync(`/proc/${pid}/fd`).length,
     rssKiB: Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0),
     children,
@@ -33,12 +49,12 @@ export function footprint(pid: number, stateDir: string): Footprint {
   };
 }
 
-/** n cycles: run a container that execs once and exits; returns the footprints around them. */
+/** n cycles: run a container, exec in it, kill it, delete it; returns the footprints around them. */
 export async function churn(c: ContainerdHandle, ref: string, n: number, log: (s: string) => void = () => undefined) {
   // A first task brings the daemon up; the baseline is taken with it warm and idle.
   await c.ctr(['run', '--rm', '--runtime', RUNTIME, ref, 'warm', 'true']);
   const pid = daemonPids(c)[0]!;
-  const before = footprint(pid, c.state);
+  const before = await footprint(c, pid, c.state);
   const started = Date.now();
   for (let i = 0; i < n; i++) {
     const id = `churn-${i}`;
@@ -46,14 +62,17 @@ export async function churn(c: ContainerdHandle, ref: string, n: number, log: (s
     const ex = await c.ctr(['task', 'exec', '--exec-id', 'x', id, 'sh', '-c', 'exit 4'], { reject: false });
     if (ex.exitCode !== 4) throw new Error(`cycle ${i}: exec exit ${ex.exitCode}: ${ex.stderr}`);
     await c.ctr(['task', 'kill', '-s', 'SIGKILL', id]);
-    const w = await c.ctr(['task', 'wait', id], { reject: false });
-    if (!/137/.test(w.stdout + w.stderr) && w.exitCode !== 137) log(`cycle ${i}: wait said ${w.stdout} ${w.exitCode}`);
-    await c.ctr(['task', 'delete', id]);
+    // ctr 1.6 has no `task wait`: the kill is done when the task shows STOPPED.
+    for (let k = 0; k < 200 && !new RegExp(`^${id}\\s+\\d+\\s+STOPPED`, 'm').test((await c.ctr(['task', 'ls'])).stdout); k++) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const del = await c.ctr(['task', 'delete', id], { reject: false });
+    if (!/137/.test(del.stdout) && del.exitCode !== 0) log(`cycle ${i}: delete said ${del.stdout} ${del.stderr}`);
     await c.ctr(['container', 'delete', id]);
-    if ((i + 1) % 100 === 0) log(`${i + 1} cycles, ${JSON.stringify(footprint(pid, c.state))}`);
+    if ((i + 1) % 100 === 0) log(`${i + 1} cycles, ${JSON.stringify(await footprint(c, pid, c.state))}`);
   }
   // Let the reaper's sweep and libuv settle before measuring.
   await new Promise((r) => setTimeout(r, 1500));
-  const after = footprint(pid, c.state);
+  const after = await footprint(c, pid, c.state);
   return { pid, before, after, cycles: n, seconds: (Date.now() - started) / 1000 };
 }
