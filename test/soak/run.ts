@@ -11,9 +11,10 @@ try {
   c.addRuntimeRoot(path.join(RUNC_ROOT, c.namespace));
   const ref = await importBusybox(c);
   const r = await churn(c, ref, n, (s) => console.log(s));
-  console.log(`cycles ${r.cycles} in ${r.seconds.toFixed(0)} s (create, start, exec, kill, wait, delete each)`);
+  console.log(`cycles ${r.cycles} in ${r.seconds.toFixed(0)} s (create, start, exec, kill, delete each)`);
   for (const k of ['heapKiB', 'fds', 'rssKiB', 'children', 'mounts'] as const) console.log(`${k.padEnd(9)} before ${String(r.before[k]).padStart(8)}  after ${String(r.after[k]).padStart(8)}`);
-  const leaked = r.after.heapKiB > r.before.heapKiB + 4096 || r.after.fds !== r.before.fds || r.after.children !== r.before.children || r.after.mounts !== r.before.mounts;
+  // The heap may grow by the call log's ring (4,096 calls, a few MiB) and no more.
+  const leaked = r.after.heapKiB > r.before.heapKiB + 8192 || r.after.fds !== r.before.fds || r.after.children !== r.before.children || r.after.mounts !== r.before.mounts;
   process.exitCode = leaked ? 1 : 0;
 } finally {
   await c.stop();
