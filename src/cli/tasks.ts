@@ -1,0 +1,226 @@
+/** The commands that talk to a task through its daemon: ps, state, pids, stats, kill, wait, exec. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import net from 'node:net';
+import { io, containerd } from '../gen/proto.js';
+import { readDecision } from '../routing/store.js';
+import { daemonCards } from './trace.js';
+import { connect, daemonFor, namespaceOf, taskIds } from './daemons.js';
+import { age, CliError, print, printJson, table } from './output.js';
+
+const STATUS = ['unknown', 'created', 'running', 'stopped', 'unknown', 'paused', 'pausing'];
+const statusName = (n: number | null | undefined) => (STATUS[n ?? 0] ?? String(n)).toUpperCase();
+
+export interface TaskRow {
+  namespace: string;
+  id: string;
+  pod: string;
+  runtime: string;
+  pid: number;
+  status: string;
+  exitStatus: number | null;
+  age: string;
+  daemonPid: number;
+}
+
+export async function ps(stateDir: string, ns: string | undefined, json: boolean): Promise<number> {
+  const rows: TaskRow[] = [];
+  const cards = daemonCards(stateDir).filter((c) => !ns || c.namespace === ns);
+  const seen = new Set<string>();
+  for (const card of cards) {
+    if (!card.alive) continue;
+    let conn;
+    try {
+      conn = await connect(card);
+    } catch {
+      continue;
+    }
+    try {
+      for (const id of taskIds(stateDir, card.namespace)) {
+        if (seen.has(`${card.namespace}/${id}`)) continue;
+        const st = await conn.task.State({ id }, { timeoutMs: 5000 }).catch(() => undefined);
+        if (!st) continue;
+        seen.add(`${card.namespace}/${id}`);
+        const d = readDecision(stateDir, card.namespace, id);
+        const status = statusName(st.status);
+        rows.push({
+          namespace: card.namespace,
+          id,
+          pod: d?.inputs.sandboxId ?? '',
+          runtime: d?.runtime ?? '?',
+          pid: st.pid ?? 0,
+          status,
+          exitStatus: status === 'STOPPED' ? (st.exitStatus ?? 0) : null,
+          age: age(d?.at),
+          daemonPid: card.pid,
+        });
+      }
+    } finally {
+      conn.client.close();
+    }
+  }
+  if (json) {
+    printJson({ daemons: cards.map((c) => ({ pid: c.pid, namespace: c.namespace, socket: c.socket, alive: c.alive, startedAt: c.startedAt, config: c.config })), tasks: rows });
+    return 0;
+  }
+  print(table(['DAEMON', 'NAMESPACE', 'ALIVE', 'AGE', 'SOCKET'], cards.map((c) => [String(c.pid), c.namespace, c.alive ? 'yes' : 'DEAD', age(c.startedAt), c.socket])));
+  print('');
+  print(table(['NAMESPACE', 'TASK', 'POD', 'RUNTIME', 'PID', 'STATUS', 'EXIT', 'AGE'], rows.map((r) => [r.namespace, r.id, r.pod ? r.pod.slice(0, 12) : '-', r.runtime, String(r.pid), r.status, r.exitStatus === null ? '-' : String(r.exitStatus), r.age])));
+  return 0;
+}
+
+async function withTask<T>(stateDir: string, id: string, ns: string | undefined, fn: (c: Awaited<ReturnType<typeof daemonFor>>) => Promise<T>): Promise<T> {
+  const c = await daemonFor(stateDir, id, namespaceOf(stateDir, id, ns));
+  try {
+    return await fn(c);
+  } finally {
+    c.client.close();
+  }
+}
+
+export function state(stateDir: string, id: string, ns: string | undefined, execId: string | undefined, json: boolean): Promise<number> {
+  return withTask(stateDir, id, ns, async (c) => {
+    const st = await c.task.State({ id, execId: execId ?? '' });
+    const v = { id, execId: execId ?? '', namespace: c.card.namespace, runtime: c.decision?.runtime, pid: st.pid, status: statusName(st.status), exitStatus: st.exitStatus, bundle: st.bundle, stdin: st.stdin, stdout: st.stdout, stderr: st.stderr, terminal: st.terminal };
+    if (json) printJson(v);
+    else print(Object.entries(v).map(([k, val]) => `${k.padEnd(11)} ${val ?? ''}`).join('\n'));
+    return 0;
+  });
+}
+
+export function pids(stateDir: string, id: string, ns: string | undefined, json: boolean): Promise<number> {
+  return withTask(stateDir, id, ns, async (c) => {
+    const r = await c.task.Pids({ id });
+    const procs = (r.processes ?? []).map((p) => ({
+      pid: p.pid ?? 0,
+      execId: p.info?.value?.length ? (containerd.runc.v1.ProcessDetails.decode(p.info.value).execId ?? '') : '',
+    }));
+    if (json) printJson(procs);
+    else print(table(['PID', 'EXEC'], procs.map((p) => [String(p.pid), p.execId || '-'])));
+    return 0;
+  });
+}
+
+export function stats(stateDir: string, id: string, ns: string | undefined, json: boolean): Promise<number> {
+  return withTask(stateDir, id, ns, async (c) => {
+    const r = await c.task.Stats({ id });
+    const any = r.stats;
+    let v: Record<string, unknown>;
+    if (any?.type_url === 'io.containerd.cgroups.v1.Metrics') {
+      const m = io.containerd.cgroups.v1.Metrics.decode(any.value ?? new Uint8Array());
+      v = { cgroup: 'v1', cpuUsageNs: m.cpu?.usage?.total, memoryUsageBytes: m.memory?.usage?.usage, memoryLimitBytes: m.memory?.usage?.limit, pids: m.pids?.current, pidsLimit: m.pids?.limit };
+    } else if (any?.type_url === 'io.containerd.cgroups.v2.Metrics') {
+      const m = io.containerd.cgroups.v2.Metrics.decode(any.value ?? new Uint8Array());
+      v = { cgroup: 'v2', cpuUsageUsec: m.cpu?.usageUsec, memoryUsageBytes: m.memory?.usage, memoryLimitBytes: m.memory?.usageLimit, pids: m.pids?.current, pidsLimit: m.pids?.limit };
+    } else {
+      throw new CliError(`unexpected metrics type ${any?.type_url ?? '(none)'}`);
+    }
+    if (json) printJson(v);
+    else print(Object.entries(v).map(([k, val]) => `${k.padEnd(17)} ${val ?? '-'}`).join('\n'));
+    return 0;
+  });
+}
+
+const SIGNALS = os.constants.signals as Record<string, number>;
+export function parseSignal(s: string): number {
+  const n = Number(s);
+  if (Number.isInteger(n) && n > 0 && n < 65) return n;
+  const name = s.toUpperCase().startsWith('SIG') ? s.toUpperCase() : `SIG${s.toUpperCase()}`;
+  const v = SIGNALS[name];
+  if (!v) throw new CliError(`unknown signal ${s} (try TERM, KILL, 9)`, 2);
+  return v;
+}
+
+export function kill(stateDir: string, id: string, ns: string | undefined, signal: number, all: boolean, execId?: string): Promise<number> {
+  return withTask(stateDir, id, ns, async (c) => {
+    await c.task.Kill({ id, execId: execId ?? '', signal, all });
+    return 0;
+  });
+}
+
+export function wait(stateDir: string, id: string, ns: string | undefined, json: boolean): Promise<number> {
+  return withTask(stateDir, id, ns, async (c) => {
+    const r = await c.task.Wait({ id });
+    if (json) printJson({ id, exitStatus: r.exitStatus });
+    else print(String(r.exitStatus ?? 0));
+    return 0;
+  });
+}
+
+/**
+ * `exec ID -- CMD…`: the task's own process spec with CMD as its args, run through the
+ * daemon with FIFOs of ours, as ctr does. The exit code is the command's.
+ */
+export function exec(stateDir: string, id: string, ns: string | undefined, cmd: string[], tty: boolean): Promise<number> {
+  return withTask(stateDir, id, ns, async (c) => {
+    const st = await c.task.State({ id });
+    const spec = JSON.parse(fs.readFileSync(path.join(st.bundle ?? '', 'config.json'), 'utf8')) as { process: Record<string, unknown> };
+    const execId = `sy-${randomBytes(4).toString('hex')}`;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-exec-'));
+    const fifo = (n: string) => {
+      const p = path.join(dir, n);
+      execFileSync('mkfifo', ['-m', '0600', p]);
+      return p;
+    };
+    const stdout = fifo('stdout');
+    const stderr = tty ? '' : fifo('stderr');
+    const stdin = fifo('stdin');
+    const { O_RDWR, O_NONBLOCK } = fs.constants;
+    // Our ends first (read-write never blocks on a FIFO), as a client must before Exec.
+    const outFd = fs.openSync(stdout, O_RDWR | O_NONBLOCK);
+    const errFd = stderr ? fs.openSync(stderr, O_RDWR | O_NONBLOCK) : -1;
+    const inFd = fs.openSync(stdin, O_RDWR | O_NONBLOCK);
+    const outS = new net.Socket({ fd: outFd, readable: true, writable: false });
+    const errS = errFd >= 0 ? new net.Socket({ fd: errFd, readable: true, writable: false }) : undefined;
+    const inS = new net.Socket({ fd: inFd, readable: false, writable: true });
+    outS.pipe(process.stdout, { end: false });
+    errS?.pipe(process.stderr, { end: false });
+    const raw = tty && process.stdin.isTTY;
+    if (raw) process.stdin.setRawMode(true);
+    const onIn = (d: Buffer) => inS.write(d);
+    process.stdin.on('data', onIn);
+    process.stdin.on('end', () => {
+      // Our writer goes first, then the daemon's: the process then reads EOF.
+      inS.destroy();
+      void c.task.CloseIO({ id, execId, stdin: true }).catch(() => undefined);
+    });
+    const done = () => {
+      process.stdin.off('data', onIn);
+      process.stdin.pause();
+      if (raw) process.stdin.setRawMode(false);
+    };
+    try {
+      await c.task.Exec({
+        id,
+        execId,
+        stdin: stdin,
+        stdout,
+        stderr,
+        terminal: tty,
+        spec: { type_url: 'types.containerd.io/opencontainers/runtime-spec/1/Process', value: Buffer.from(JSON.stringify({ ...spec.process, args: cmd, terminal: tty })) },
+      });
+      if (tty && process.stdout.isTTY) {
+        const resize = () => void c.task.ResizePty({ id, execId, width: process.stdout.columns, height: process.stdout.rows }).catch(() => undefined);
+        process.stdout.on('resize', resize);
+      }
+      const waiting = c.task.Wait({ id, execId });
+      await c.task.Start({ id, execId });
+      if (tty && process.stdout.isTTY) await c.task.ResizePty({ id, execId, width: process.stdout.columns, height: process.stdout.rows }).catch(() => undefined);
+      const r = await waiting;
+      // Let the last output drain from the FIFOs.
+      await new Promise((res) => setTimeout(res, 100));
+      await c.task.Delete({ id, execId }).catch(() => undefined);
+      return r.exitStatus ?? 0;
+    } finally {
+      done();
+      outS.destroy();
+      errS?.destroy();
+      inS.destroy();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
