@@ -12,6 +12,7 @@ import { RUNTIME, switchyardContainerd } from './lib/switchyard.js';
 import { importBusybox, repoRoot } from './lib/image.js';
 import { waitFor } from './lib/wait.js';
 import { tempDir } from '../helpers/tmp.js';
+import { spawnOnPty } from './lib/pty.js';
 
 const cli = (args: string[], opts: { input?: string } = {}) =>
   execa(process.execPath, [path.join(repoRoot(), 'bin', 'switchyard.js'), ...args], { reject: false, env: { PATH: process.env.PATH! }, extendEnv: false, timeout: 60_000, ...(opts.input !== undefined ? { input: opts.input } : { stdin: 'ignore' }) });
@@ -59,6 +60,22 @@ if (requireE2E(t) && requireCommands(t, ['setpriv'])) {
     t.equal(done.stdout, '137');
     await env.c.ctr(['task', 'delete', 'cl1']);
     await env.c.ctr(['container', 'delete', 'cl1']);
+  });
+
+  t.test('exec -t: a shell on a terminal, sized as the operator\'s', async (t) => {
+    await env.c.ctr(['run', '-d', '--runtime', RUNTIME, env.ref, 'clt', 'sleep', '1000']);
+    const p = spawnOnPty({ file: process.execPath, args: [path.join(repoRoot(), 'bin', 'switchyard.js'), 'exec', '-t', 'clt', '--', 'sh'], env: { PATH: process.env.PATH! } }, { rows: 21, cols: 77 });
+    t.teardown(() => p.close());
+    await p.waitFor(/\/ # /);
+    p.write('stty size; echo ok-$((6*7))\r');
+    await p.waitFor(/21 77/);
+    await p.waitFor(/ok-42/);
+    p.write('exit 6\r');
+    t.equal(await p.exited, 6);
+    await env.c.ctr(['task', 'kill', '-s', 'SIGKILL', 'clt']);
+    await waitFor(async () => /clt\s+\d+\s+STOPPED/.test((await env.c.ctr(['task', 'ls'])).stdout));
+    await env.c.ctr(['task', 'delete', 'clt']);
+    await env.c.ctr(['container', 'delete', 'clt']);
   });
 
   t.test('trace shows the RPCs of a ctr run as they happen', async (t) => {
