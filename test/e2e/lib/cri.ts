@@ -644,7 +644,15 @@ export class CriClient {
     };
     const containers = await this.listContainers({ pod_sandbox_id: id });
     await Promise.all(containers.map((c) => this.stopContainer(c.id, graceSeconds).catch(ignoreNotFound)));
-    await this.stopPodSandbox(id).catch(ignoreNotFound);
+    // kubelet retries a failed StopPodSandbox on its next sync; so does this teardown, once,
+    // and says so on stderr (a lost shim connection was seen here twice in ~25 runs).
+    await this.stopPodSandbox(id).catch(async (e: unknown) => {
+      ignoreNotFound(e);
+    }).catch(async (e: unknown) => {
+      process.stderr.write(`cri: StopPodSandbox ${id.slice(0, 12)} failed, retrying as kubelet would: ${(e as Error).message}\n`);
+      await delay(1000);
+      await this.stopPodSandbox(id).catch(ignoreNotFound);
+    });
     for (const c of containers) await this.removeContainer(c.id).catch(ignoreNotFound);
     const cgroupParent = this.pods.get(id)?.linux?.cgroup_parent;
     await this.removePodSandbox(id).catch(ignoreNotFound);
