@@ -9,6 +9,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { TtrpcClient } from '../src/transport/ttrpc/client.js';
 import { taskServiceV2 } from '../src/api/task.js';
+import { atExit } from './lib/exit.js';
 
 const ROUNDS = 5;
 const SEQUENTIAL = 2000;
@@ -37,6 +38,24 @@ async function measure(client: TtrpcClient) {
 export async function runTtrpcBench(): Promise<Record<string, number>> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-bench-'));
   const procs: number[] = [];
+  let goSocket = '';
+  // On Ctrl-C too: both servers, the runc-v2 shim's socket (outside dir) and dir.
+  const cleanup = atExit(() => {
+    try {
+      procs.push(Number(fs.readFileSync(path.join(dir, 'bundle', 'shim.pid'), 'utf8')));
+    } catch {
+      // not started
+    }
+    for (const pid of procs) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    if (goSocket) fs.rmSync(goSocket, { force: true });
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
   try {
     // Ours, in its own process like the daemon.
     const sock = path.join(dir, 'ours.sock');
@@ -55,6 +74,7 @@ export async function runTtrpcBench(): Promise<Record<string, number>> {
       input: '',
       env: { PATH: process.env.PATH, TTRPC_ADDRESS: path.join(dir, 'c.sock.ttrpc') },
     }).toString().trim();
+    goSocket = addr.replace('unix://', '');
     const a = await TtrpcClient.connect(sock);
     const g = await TtrpcClient.connect(addr);
     procs.push((await g.call(taskServiceV2.Connect, { id: 'x' })).shimPid);
@@ -69,7 +89,6 @@ export async function runTtrpcBench(): Promise<Record<string, number>> {
     a.close();
     g.close();
     fs.closeSync(logFd);
-    fs.rmSync(addr.replace('unix://', ''), { force: true });
     const med = (xs: number[]) => pct(xs, 50);
     return {
       ours_p50_us: pct(res.ours.lat, 50),
@@ -80,13 +99,6 @@ export async function runTtrpcBench(): Promise<Record<string, number>> {
       go_calls_per_s: med(res.go.rate),
     };
   } finally {
-    for (const pid of procs) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    fs.rmSync(dir, { recursive: true, force: true });
+    cleanup();
   }
 }

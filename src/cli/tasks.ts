@@ -168,25 +168,38 @@ export function exec(stateDir: string, id: string, ns: string | undefined, cmd: 
     const stdout = fifo('stdout');
     const stderr = tty ? '' : fifo('stderr');
     const stdin = fifo('stdin');
-    const { O_RDWR, O_NONBLOCK } = fs.constants;
-    // Our ends first (read-write never blocks on a FIFO), as a client must before Exec.
-    const outFd = fs.openSync(stdout, O_RDWR | O_NONBLOCK);
-    const errFd = stderr ? fs.openSync(stderr, O_RDWR | O_NONBLOCK) : -1;
-    const inFd = fs.openSync(stdin, O_RDWR | O_NONBLOCK);
-    const outS = new net.Socket({ fd: outFd, readable: true, writable: false });
-    const errS = errFd >= 0 ? new net.Socket({ fd: errFd, readable: true, writable: false }) : undefined;
-    const inS = new net.Socket({ fd: inFd, readable: false, writable: true });
-    outS.pipe(process.stdout, { end: false });
-    errS?.pipe(process.stderr, { end: false });
+    const { O_RDWR, O_RDONLY, O_NONBLOCK } = fs.constants;
+    // Our ends exist before Exec (read-write never blocks on a FIFO), so the daemon's opens
+    // do not wait for us. Once Start returns the daemon holds its ends, and we read through read-only fds
+    // instead, which see EOF when the process and the daemon let go: that, not a timer,
+    // says the output is complete.
+    const holders = [stdout, stderr, stdin].filter(Boolean).map((p) => fs.openSync(p, O_RDWR | O_NONBLOCK));
+    let inS: net.Socket | undefined;
+    const readers: Promise<void>[] = [];
+    const sockets: net.Socket[] = [];
+    const attach = () => {
+      for (const [file, sink] of [[stdout, process.stdout], [stderr, process.stderr]] as const) {
+        if (!file) continue;
+        const s = new net.Socket({ fd: fs.openSync(file, O_RDONLY | O_NONBLOCK), readable: true, writable: false });
+        sockets.push(s);
+        readers.push(new Promise((res) => { s.once('end', res); s.once('close', res); s.once('error', res); }));
+        s.pipe(sink, { end: false });
+      }
+      inS = new net.Socket({ fd: fs.openSync(stdin, O_RDWR | O_NONBLOCK), readable: false, writable: true });
+      sockets.push(inS);
+      for (const fd of holders.splice(0)) fs.closeSync(fd);
+      // Input flows only now: written earlier, it could sit in a pipe nobody else holds yet
+      // and vanish with our writer.
+      process.stdin.on('data', onIn);
+      process.stdin.once('end', () => {
+        // Our writer goes first, then the daemon's: the process then reads EOF.
+        inS?.destroy();
+        void c.task.CloseIO({ id, execId, stdin: true }).catch(() => undefined);
+      });
+    };
     const raw = tty && process.stdin.isTTY;
     if (raw) process.stdin.setRawMode(true);
-    const onIn = (d: Buffer) => inS.write(d);
-    process.stdin.on('data', onIn);
-    process.stdin.on('end', () => {
-      // Our writer goes first, then the daemon's: the process then reads EOF.
-      inS.destroy();
-      void c.task.CloseIO({ id, execId, stdin: true }).catch(() => undefined);
-    });
+    const onIn = (d: Buffer) => inS?.write(d);
     const done = () => {
       process.stdin.off('data', onIn);
       process.stdin.pause();
@@ -208,17 +221,18 @@ export function exec(stateDir: string, id: string, ns: string | undefined, cmd: 
       }
       const waiting = c.task.Wait({ id, execId });
       await c.task.Start({ id, execId });
+      attach();
       if (tty && process.stdout.isTTY) await c.task.ResizePty({ id, execId, width: process.stdout.columns, height: process.stdout.rows }).catch(() => undefined);
       const r = await waiting;
-      // Let the last output drain from the FIFOs.
-      await new Promise((res) => setTimeout(res, 100));
+      // The output ends when the daemon closes its ends; a background child still holding
+      // them must not keep us here.
+      await Promise.race([Promise.all(readers), new Promise((res) => setTimeout(res, 2000).unref())]);
       await c.task.Delete({ id, execId }).catch(() => undefined);
       return r.exitStatus ?? 0;
     } finally {
       done();
-      outS.destroy();
-      errS?.destroy();
-      inS.destroy();
+      for (const fd of holders) fs.closeSync(fd);
+      for (const s of sockets) s.destroy();
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
