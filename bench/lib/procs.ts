@@ -27,7 +27,7 @@ function cmdline(pid: number): string[] {
 export function shimKind(pid: number): { kind: ShimKind; daemon: boolean } | undefined {
   const argv = cmdline(pid);
   const last = argv[argv.length - 1];
-  if (argv.some((a) => a.endsWith('containerd-shim-switchyard-v2') || a.endsWith('containerd-shim-switchyard-v2.js'))) {
+  if (argv.some((a) => a.endsWith('containerd-shim-switchyard-v2') || a.endsWith('containerd-shim-switchyard-v2.cjs'))) {
     return { kind: 'switchyard', daemon: last === 'serve' };
   }
   if (argv[0]?.endsWith('containerd-shim-runc-v2')) {

@@ -5,6 +5,7 @@
  * hierarchies live wherever the mount table says.
  */
 import fs from 'node:fs';
+import { parseMountInfoLines } from '../sys/mountinfo.js';
 
 export interface CgroupMount {
   /** Where it is mounted, in our mount namespace. */
@@ -28,23 +29,14 @@ export interface CgroupMount {
  */
 export function parseMountInfo(text: string): CgroupMount[] {
   const out: CgroupMount[] = [];
-  for (const line of text.split('\n')) {
-    // The optional fields before ' - ' vary in number; the fs type comes right after it.
-    const sep = line.indexOf(' - ');
-    if (sep < 0) continue;
-    const left = line.slice(0, sep).split(' ');
-    const [fsType, , superOptions = ''] = line.slice(sep + 3).split(' ');
-    if ((fsType !== 'cgroup' && fsType !== 'cgroup2') || left.length < 5) continue;
-    const root = unescapeMountField(left[3]!);
-    const mountPoint = unescapeMountField(left[4]!);
-    if (fsType === 'cgroup2') {
-      out.push({ mountPoint, root, version: 2, controllers: [] });
-      continue;
+  for (const { fsType, root, mountPoint, superOptions } of parseMountInfoLines(text)) {
+    if (fsType === 'cgroup2') out.push({ mountPoint, root, version: 2, controllers: [] });
+    else if (fsType === 'cgroup') {
+      // The super options carry the hierarchy's controllers among generic flags (rw,
+      // xattr, clone_children, ...); only a controller or a name= names the hierarchy.
+      const controllers = superOptions.split(',').filter((o) => o.startsWith('name=') || V1_CONTROLLERS.has(o));
+      out.push({ mountPoint, root, version: 1, controllers });
     }
-    // The super options carry the hierarchy's controllers among generic flags (rw,
-    // xattr, clone_children, ...); only a controller or a name= names the hierarchy.
-    const controllers = superOptions.split(',').filter((o) => o.startsWith('name=') || V1_CONTROLLERS.has(o));
-    out.push({ mountPoint, root, version: 1, controllers });
   }
   return out;
 }
@@ -54,11 +46,6 @@ const V1_CONTROLLERS = new Set([
   'cpuset', 'cpu', 'cpuacct', 'blkio', 'memory', 'devices', 'freezer', 'net_cls', 'perf_event',
   'net_prio', 'hugetlb', 'pids', 'rdma', 'misc', 'debug',
 ]);
-
-/** mountinfo octal-escapes space, tab, newline and backslash in paths. */
-function unescapeMountField(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
-}
 
 let cached: readonly CgroupMount[] | undefined;
 

@@ -4,9 +4,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
 import type { ShimArgs } from './argv.js';
 import { readTaskRecord } from '../task/record.js';
+import { isMountPoint } from '../sys/mountinfo.js';
 import { encodeDeleteResponse } from './delete-response.js';
 
 const SIGKILL_STATUS = 128 + 9;
@@ -26,18 +26,27 @@ export async function deleteAction(args: ShimArgs): Promise<number> {
     return 0;
   }
   const warnings: string[] = [];
-  if (record?.binary && record.root) {
+  // The daemon's Delete already ran the runtime's delete: repeating it would only cost a fork.
+  if (record?.binary && record.root && !record.deleted) {
     const [file, ...globals] = record.command?.length ? record.command : [record.binary, '--root', record.root];
+    // Loaded here, not at the top: most deletes find the daemon's mark and never fork.
+    const { spawnSync } = await import('node:child_process');
     const r = spawnSync(file!, [...globals, 'delete', '--force', args.id], { encoding: 'utf8', timeout: 4000 });
     const err = `${r.stderr ?? ''}`.trim();
     if (r.status !== 0 && !/does not exist|not found/i.test(err)) warnings.push(`${record.binary} delete: ${err || r.error?.message || `status ${r.status}`}`);
   }
   const rootfs = path.join(bundle, 'rootfs');
   try {
-    const { unmountAll } = await import('../sys/mount.js');
-    unmountAll(rootfs);
+    // Reading the mount table is cheap; loading the FFI to call umount2 is not.
+    if (isMountPoint(rootfs)) (await import('../sys/mount.js')).unmountAll(rootfs);
   } catch (err) {
     warnings.push(`unmount ${rootfs}: ${(err as Error).message}`);
+  }
+  if (warnings.length) process.stderr.write(`${warnings.join('\n')}\n`);
+  if (record?.deleted) {
+    const d = record.deleted;
+    process.stdout.write(encodeDeleteResponse({ pid: d.pid, exitStatus: d.exitStatus, exitedAt: new Date(d.exitedAt) }));
+    return 0;
   }
   let pid = 0;
   try {
@@ -45,7 +54,6 @@ export async function deleteAction(args: ShimArgs): Promise<number> {
   } catch {
     // Create never got as far as a pid: nothing ran.
   }
-  if (warnings.length) process.stderr.write(`${warnings.join('\n')}\n`);
   process.stdout.write(encodeDeleteResponse({ pid, exitStatus: SIGKILL_STATUS, exitedAt: new Date() }));
   return 0;
 }

@@ -80,7 +80,7 @@ export async function serve(args: ShimArgs): Promise<number> {
       timeoutMs: cfg.runtimeTimeoutMs,
     }),
   );
-  const delegates = new DelegatedTasks({ events, log, ownAddress: socket ? `unix://${socket}` : undefined });
+  const delegates = new DelegatedTasks({ events, log, workRoot: path.join(stateDir, 'delegates') });
 
   let closeMetrics: (() => Promise<void>) | undefined;
   let idleTimer: NodeJS.Timeout | undefined;

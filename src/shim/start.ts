@@ -5,8 +5,6 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from '../config/config.js';
 import { describe } from '../errors/index.js';
 import type { ShimArgs } from './argv.js';
@@ -75,11 +73,14 @@ async function ensureDaemon(args: ShimArgs, cfg: Config, paths: DaemonPaths, con
 }
 
 async function spawnDaemon(args: ShimArgs, paths: DaemonPaths, configPath: string | undefined, listenFd?: number): Promise<void> {
-  const entry = fileURLToPath(new URL('../../../bin/containerd-shim-switchyard-v2.js', import.meta.url));
+  // The binary containerd ran us as: the daemon is the same program, so a reinstall never mixes versions.
+  const entry = process.argv[1]!;
   const argv = ['-namespace', args.namespace, '-id', args.id, '-address', args.address, '-publish-binary', args.publishBinary];
   if (args.debug) argv.push('-debug');
   argv.push('serve');
   // --expose-gc: Debug/Info collects before it reports the heap, so churn sees what stays.
+  // Only the first start of a group forks; the rest find the daemon warm.
+  const { spawn } = await import('node:child_process');
   const child = spawn(process.execPath, ['--expose-gc', entry, ...argv], {
     cwd: '/',
     detached: true,

@@ -5,6 +5,7 @@
  * its tasks get the exit (from its `delete`, else 255) nobody else will report.
  */
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { TtrpcClient } from '../transport/ttrpc/client.js';
@@ -21,6 +22,8 @@ interface Delegate {
   client: TtrpcClient;
   task: ServiceClient<TaskServiceDefinition>;
   ids: Set<string>;
+  /** Where its starts ran: the first is its working directory, kept until it is gone. */
+  workDirs: Set<string>;
   /** We are shutting it down: its connection closing is not a death. */
   leaving: boolean;
 }
@@ -39,12 +42,15 @@ interface DelegatedTask {
 }
 
 const WAIT_STATUS = { stopped: 3 };
+/** What a shim's start writes into its working directory. */
+const OWN_FILES = new Set(['address', 'shim.pid', 'bootstrap.json']);
 
 export class DelegatedTasks {
   private readonly tasks = new Map<string, DelegatedTask>();
   private readonly delegates = new Map<string, Delegate>();
 
-  constructor(private readonly o: { events: EventSink; log: Logger; ownAddress?: string }) {}
+  /** workRoot: a directory of ours for the delegates' start (see DelegateCommand.workDir). */
+  constructor(private readonly o: { events: EventSink; log: Logger; workRoot: string }) {}
 
   get size(): number {
     return this.tasks.size;
@@ -60,10 +66,16 @@ export class DelegatedTasks {
 
   /** Starts (or finds) the delegate for this task and forwards Create to it. */
   async create(req: Parameters<ServiceClient<TaskServiceDefinition>['Create']>[0], cmd: DelegateCommand, ctx?: CallContext) {
-    const address = await startDelegate(cmd);
-    // The delegate's start wrote its own address into the bundle: containerd must keep talking to us.
-    if (this.o.ownAddress) fs.writeFileSync(path.join(cmd.bundle, 'address'), this.o.ownAddress);
-    const d = await this.delegate(address);
+    const workDir = this.workDir(cmd);
+    let d: Delegate;
+    try {
+      d = await this.delegate(await startDelegate({ ...cmd, workDir }));
+    } catch (err) {
+      fs.rmSync(workDir, { recursive: true, force: true });
+      throw err;
+    }
+    d.workDirs.add(workDir);
+    const address = d.address;
     let markDead!: () => void;
     const dead = new Promise<void>((r) => (markDead = r));
     const t: DelegatedTask = { id: cmd.id, bundle: cmd.bundle, cmd, delegate: d, pid: 0, dead, markDead };
@@ -83,11 +95,31 @@ export class DelegatedTasks {
     }
   }
 
+  /**
+   * The bundle's entries as links (config.json for the shim's grouping, the `log` FIFO
+   * containerd reads its logs from…), without the files a shim writes for itself.
+   */
+  private workDir(cmd: DelegateCommand): string {
+    const dir = path.join(this.o.workRoot, cmd.id);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    for (const name of fs.readdirSync(cmd.bundle)) {
+      if (OWN_FILES.has(name)) continue;
+      fs.symlinkSync(path.join(cmd.bundle, name), path.join(dir, name));
+    }
+    return dir;
+  }
+
+  private removeWorkDirs(d: Delegate): void {
+    for (const dir of d.workDirs) fs.rmSync(dir, { recursive: true, force: true });
+    d.workDirs.clear();
+  }
+
   private async delegate(address: string): Promise<Delegate> {
     let d = this.delegates.get(address);
     if (d) return d;
     const client = await TtrpcClient.connect(address);
-    d = { address, client, task: client.service(taskServiceV2), ids: new Set(), leaving: false };
+    d = { address, client, task: client.service(taskServiceV2), ids: new Set(), workDirs: new Set(), leaving: false };
     this.delegates.set(address, d);
     const me = d;
     client.onClose(() => void this.died(me));
@@ -152,6 +184,7 @@ export class DelegatedTasks {
     this.delegates.delete(d.address);
     await d.task.Shutdown({ id: t.id }, { timeoutMs: 5000 }).catch(() => undefined);
     d.client.close();
+    this.removeWorkDirs(d);
   }
 
   private forget(t: DelegatedTask): void {
@@ -162,6 +195,8 @@ export class DelegatedTasks {
   private async died(d: Delegate): Promise<void> {
     this.delegates.delete(d.address);
     if (d.leaving) return;
+    this.removeWorkDirs(d);
+    void removeStaleSocket(d.address);
     for (const id of [...d.ids]) {
       const t = this.tasks.get(id);
       if (!t || t.exit) continue;
@@ -180,4 +215,19 @@ export class DelegatedTasks {
       t.markDead();
     }
   }
+}
+
+/** A shim killed outright leaves its socket behind; remove it once nothing answers there. */
+async function removeStaleSocket(address: string): Promise<void> {
+  const file = address.replace(/^unix:\/\//, '');
+  if (!file.startsWith('/')) return;
+  const refused = await new Promise<boolean>((resolve) => {
+    const c = net.createConnection({ path: file });
+    c.once('connect', () => {
+      c.destroy();
+      resolve(false);
+    });
+    c.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
+  });
+  if (refused) fs.rmSync(file, { force: true });
 }

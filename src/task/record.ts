@@ -18,6 +18,12 @@ export interface TaskRecord {
   decision?: unknown;
   /** Set when another shim v2 serves the task: our `delete` runs its `delete`. */
   delegate?: { binary: string; address: string; publishBinary: string };
+  /**
+   * Set by the daemon once its Delete has run the runtime's delete and unmounted the
+   * rootfs: containerd 1.6 runs our `delete` after every task, and it then has nothing
+   * left to do but answer with the exit the daemon saw.
+   */
+  deleted?: { pid: number; exitStatus: number; exitedAt: string };
 }
 
 export const RECORD_FILE = 'switchyard.json';
@@ -39,5 +45,16 @@ export function readTaskRecord(bundle: string): TaskRecord | undefined {
     return JSON.parse(fs.readFileSync(path.join(bundle, RECORD_FILE), 'utf8')) as TaskRecord;
   } catch {
     return undefined;
+  }
+}
+
+/** Best effort: without the mark, `delete` repeats the cleanup, which is safe, only slower. */
+export function markTaskDeleted(bundle: string, exit: { pid: number; exitStatus: number; exitedAt: Date }): void {
+  const record = readTaskRecord(bundle);
+  if (!record) return;
+  try {
+    writeTaskRecord(bundle, { ...record, deleted: { pid: exit.pid, exitStatus: exit.exitStatus, exitedAt: exit.exitedAt.toISOString() } });
+  } catch {
+    // The bundle may already be going away.
   }
 }

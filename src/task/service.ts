@@ -15,7 +15,7 @@ import { mount, unmountAll } from '../sys/mount.js';
 import { Task, type StdioPaths } from './task.js';
 import type { ExecProcess } from './exec.js';
 import { readBundleSpec, validateBundle, validateId } from './validate.js';
-import { writeTaskRecord } from './record.js';
+import { markTaskDeleted, writeTaskRecord } from './record.js';
 import { decodeCheckpoint, decodeCreateOptions, decodeExecProcess } from './payloads.js';
 import { decodeLinuxResources } from '../cgroups/resources.js';
 import type { ContainerMonitor, OomWatch } from './monitor.js';
@@ -288,6 +288,7 @@ export class TaskService implements Impl {
     await task.delete();
     this.tasks.delete(task.id);
     const exit = task.exitInfo ?? { status: 137, at: new Date() };
+    markTaskDeleted(task.bundle, { pid: task.pid, exitStatus: exit.status, exitedAt: exit.at });
     this.o.events.publish(taskDelete({ containerId: task.id, pid: task.pid, exitStatus: exit.status, exitedAt: exit.at }));
     this.o.logs?.detach(task.id);
     this.o.forget?.(task.id);

@@ -34,6 +34,18 @@ if (requireE2E(t) && requireCommands(t, ['containerd-shim-runc-v2'])) {
   const runcShims = (id: string) =>
     findProcessesReferencing(env.c.address).filter((p) => p.cmdline.some((a) => a.includes('containerd-shim-runc-v2')) && p.cmdline.includes(id));
 
+  /** Our daemon for this namespace: its state dir and socket, from its card. */
+  const daemon = () => {
+    const root = '/run/switchyard/daemons';
+    for (const k of fs.readdirSync(root)) {
+      try {
+        const card = JSON.parse(fs.readFileSync(path.join(root, k, 'daemon.json'), 'utf8')) as { namespace: string; socket: string };
+        if (card.namespace === ns) return { dir: path.join(root, k), address: `unix://${card.socket}` };
+      } catch {}
+    }
+    throw new Error(`no daemon card for ${ns}`);
+  };
+
   t.test('run, exit codes, stdout, kill: as runc-v2 does', async (t) => {
     const hello = await ctr(['run', '--rm', ...runArgs('d-hello', 'delegate-runc', ['echo', 'hello']).slice(1)]);
     t.equal(hello.stdout, 'hello');
@@ -59,6 +71,15 @@ if (requireE2E(t) && requireCommands(t, ['containerd-shim-runc-v2'])) {
     await ctr(runArgs('d-long', 'delegate-runc', ['sleep', '1000'], ['-d']), { reject: true });
     t.ok(await waitFor(async () => (await status('d-long')) === 'RUNNING'), 'running');
     t.ok(runcShims('d-long').length > 0, 'served by a runc-v2 shim');
+    // containerd finds a task's shim again through <bundle>/address: it must stay ours, and
+    // the delegate's Shutdown (which removes the socket its address file names) must never
+    // reach our daemon's socket.
+    const bundle = path.join(env.c.state, 'io.containerd.runtime.v2.task', ns, 'd-long');
+    const ours = fs.readFileSync(path.join(bundle, 'address'), 'utf8');
+    const d = daemon();
+    t.equal(ours, d.address, 'the bundle names our daemon');
+    const theirs = fs.readFileSync(path.join(d.dir, 'delegates', 'd-long', 'address'), 'utf8');
+    t.not(theirs, ours, 'the delegate wrote its address in a directory of ours');
     const ex = await ctr(['task', 'exec', '--exec-id', 'e1', 'd-long', 'sh', '-c', 'echo hi; exit 3']);
     t.equal(ex.stdout, 'hi');
     t.equal(ex.exitCode, 3);
@@ -74,6 +95,9 @@ if (requireE2E(t) && requireCommands(t, ['containerd-shim-runc-v2'])) {
     const del = await ctr(['task', 'delete', 'd-long']);
     t.equal(del.exitCode, 0);
     await ctr(['container', 'delete', 'd-long']);
+    t.ok(fs.existsSync(ours.replace(/^unix:\/\//, '')), 'our daemon still listens where containerd will look');
+    t.ok(await waitFor(async () => !fs.existsSync(theirs.replace(/^unix:\/\//, '')), 5000), 'the delegate removed its own socket');
+    t.notOk(fs.existsSync(path.join(d.dir, 'delegates', 'd-long')), 'and we removed its directory');
     await waitFor(async () => /\/tasks\/delete.*d-long/.test(events), 5000);
     ev.kill();
     await ev.catch(() => undefined);

@@ -127,7 +127,7 @@ export async function startDaemon(dir: string, repo: string): Promise<Daemon> {
   const ns = `fuzz${process.pid}`;
   const child = spawn(
     process.execPath,
-    [path.join(repo, 'bin', 'containerd-shim-switchyard-v2.js'), '-namespace', ns, '-id', 'fz', '-address', path.join(dir, 'c.sock'), '-publish-binary', '/bin/true', 'start'],
+    [path.join(repo, 'bin', 'containerd-shim-switchyard-v2.cjs'), '-namespace', ns, '-id', 'fz', '-address', path.join(dir, 'c.sock'), '-publish-binary', '/bin/true', 'start'],
     { cwd: bundle, env: { PATH: process.env.PATH, SWITCHYARD_CONFIG: config, TTRPC_ADDRESS: path.join(dir, 'c.sock.ttrpc') }, stdio: ['pipe', 'pipe', 'inherit'] },
   );
   child.stdin.end();

@@ -25,7 +25,7 @@ t.test('start with protocol = "grpc" spawns a gRPC daemon that serves Task v3', 
   const ns = `grpc${process.pid}`;
   const starting = run(
     process.execPath,
-    [path.join(repoRoot(), 'bin', 'containerd-shim-switchyard-v2.js'), '-namespace', ns, '-id', 'g1', '-address', path.join(dir, 'c.sock'), '-publish-binary', '/bin/true', 'start'],
+    [path.join(repoRoot(), 'bin', 'containerd-shim-switchyard-v2.cjs'), '-namespace', ns, '-id', 'g1', '-address', path.join(dir, 'c.sock'), '-publish-binary', '/bin/true', 'start'],
     { cwd: bundle, env: { PATH: process.env.PATH, SWITCHYARD_CONFIG: config, TTRPC_ADDRESS: path.join(dir, 'c.sock.ttrpc') } },
   );
   starting.child.stdin?.end();

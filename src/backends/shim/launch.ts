@@ -20,6 +20,12 @@ export interface DelegateCommand {
   options?: Record<string, unknown>;
   env: NodeJS.ProcessEnv;
   timeoutMs: number;
+  /**
+   * The working directory for `start` (default: the bundle). A shim's start writes its own
+   * `address` file there and its Shutdown later removes the socket that file names; in the
+   * bundle it would overwrite ours, and then remove our daemon's socket.
+   */
+  workDir?: string;
 }
 
 export function shimArgv(c: Pick<DelegateCommand, 'namespace' | 'id' | 'address' | 'publishBinary' | 'debug'>, action: 'start' | 'delete'): string[] {
@@ -74,7 +80,8 @@ export function parseStartAnswer(out: string): string {
 
 async function runShim(c: DelegateCommand, action: 'start' | 'delete', input?: Buffer) {
   const r = await execa(c.binary, shimArgv(c, action), {
-    cwd: c.bundle,
+    // delete stays in the bundle: runc-v2's cleanup finds the bundle from its working directory.
+    cwd: action === 'start' ? (c.workDir ?? c.bundle) : c.bundle,
     env: delegateEnv(c.env),
     extendEnv: false,
     input: input ?? Buffer.alloc(0),

@@ -190,7 +190,7 @@ if (requireE2E(t)) {
       const daemons = daemonPids(env.c);
       t.equal(daemons.length, 1, 'one Switchyard daemon (containerd-shim-switchyard-v2 … serve)');
       const cmd = readProc(daemons[0] ?? 0)?.cmdline ?? [];
-      t.ok(cmd.some((a) => a.endsWith('containerd-shim-switchyard-v2') || a.endsWith('containerd-shim-switchyard-v2.js')), `its command line: ${cmd.join(' ')}`);
+      t.ok(cmd.some((a) => a.endsWith('containerd-shim-switchyard-v2') || a.endsWith('containerd-shim-switchyard-v2.cjs')), `its command line: ${cmd.join(' ')}`);
       t.equal(cmd[cmd.indexOf('-namespace') + 1], CRI_NAMESPACE, 'serving the k8s.io namespace');
       const want = socketAddress(env.c.address, CRI_NAMESPACE, 'switchyard:ttrpc');
       for (const id of [pod, container]) {

@@ -82,6 +82,70 @@ function under(p: string, dir: string): boolean {
   return p === dir || p.startsWith(dir.endsWith('/') ? dir : dir + '/');
 }
 
+/** Switchyard's default state dir (config state_dir); tests that set their own keep it under `dir`. */
+export const SWITCHYARD_STATE = '/run/switchyard';
+
+function firstLogLine(log: string): { ns?: string; socket?: string } {
+  try {
+    return JSON.parse(fs.readFileSync(log, 'utf8').slice(0, 4096).split('\n')[0]!) as { ns?: string; socket?: string };
+  } catch {
+    return {};
+  }
+}
+
+/** `<state_dir>/daemons` dirs a test configured inside its temp dir (CRI handlers do). */
+function stateDirsUnder(dir: string, depth = 3): string[] {
+  if (depth === 0) return [];
+  const out: string[] = [];
+  for (const name of listDir(dir)) {
+    const p = path.join(dir, name);
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(p);
+    } catch {
+      continue;
+    }
+    if (!st.isDirectory()) continue;
+    if (name === 'daemons') out.push(dir);
+    else out.push(...stateDirsUnder(p, depth - 1));
+  }
+  return out;
+}
+
+function removeSwitchyardState(dir: string, namespaces: Set<string>, report: CleanupReport): void {
+  for (const stateDir of [SWITCHYARD_STATE, ...stateDirsUnder(dir)]) removeDaemonCards(stateDir, dir, namespaces, report);
+  for (const ns of namespaces) {
+    if (!isUniqueNamespace(ns)) continue;
+    fs.rmSync(path.join(SWITCHYARD_STATE, 'decisions', ns), { recursive: true, force: true });
+    for (const rt of ['runc', 'crun']) deleteRuntimeLeftovers(path.join(SWITCHYARD_STATE, rt, ns), dir, report, true);
+  }
+}
+
+/** Daemon state dirs (and their sockets) of daemons that served this containerd. */
+function removeDaemonCards(stateDir: string, dir: string, namespaces: Set<string>, report: CleanupReport): void {
+  const daemons = path.join(stateDir, 'daemons');
+  for (const key of listDir(daemons)) {
+    let card: { address?: string; socket?: string; ns?: string } = {};
+    let ours = under(stateDir, dir);
+    try {
+      card = JSON.parse(fs.readFileSync(path.join(daemons, key, 'daemon.json'), 'utf8'));
+      ours ||= !!card.address && under(card.address, dir);
+    } catch {
+      // A daemon that exited with tasks left keeps its log but drops its card: the log's
+      // first line names its namespace and socket.
+      card = firstLogLine(path.join(daemons, key, 'daemon.log'));
+      ours ||= !!card.ns && isUniqueNamespace(card.ns) && namespaces.has(card.ns);
+    }
+    if (!ours) continue;
+    try {
+      fs.rmSync(path.join(daemons, key), { recursive: true, force: true });
+      if (card.socket && /^\/run\/containerd\/s\/[0-9a-f]{64}$/.test(card.socket)) fs.rmSync(card.socket, { force: true });
+    } catch (err: any) {
+      report.errors.push(`rm -rf ${path.join(daemons, key)}: ${err?.message ?? err}`);
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------
 // /proc helpers
 
@@ -411,7 +475,7 @@ export function forceCleanupSync(spec: CleanupSpec): CleanupReport {
 
     // 3. leftover OCI runtime state.
     for (const ns of namespaces) deleteRuntimeLeftovers(path.join(RUNC_SHIM_ROOT, ns), dir, report, true);
-    for (const r of spec.runtimeRoots ?? []) deleteRuntimeLeftovers(r, dir, report, false);
+    for (const r of spec.runtimeRoots ?? []) deleteRuntimeLeftovers(r, dir, report, isUniqueNamespace(path.basename(r)));
 
     // 4. cgroups (runc delete removes them normally; after SIGKILL they may be left).
     for (const cg of cgroups) removeCgroup(cg, report);
@@ -425,6 +489,10 @@ export function forceCleanupSync(spec: CleanupSpec): CleanupReport {
         } catch {}
       }
     }
+
+    // 5b. what Switchyard daemons serving this containerd kept under the default state dir:
+    // a daemon killed with its containerd never gets to remove its own.
+    removeSwitchyardState(dir, namespaces, report);
 
     // 6. mounts under dir, deepest first; repeat because lazy unmounts can uncover more.
     for (let round = 0; round < 5; round++) {

@@ -17,7 +17,7 @@ export function shimPathOptions(): Pick<ContainerdOptions, 'pathPrefix'> {
   fs.mkdirSync(bin, { recursive: true });
   const link = path.join(bin, 'containerd-shim-switchyard-v2');
   fs.rmSync(link, { force: true });
-  fs.symlinkSync(path.join(repoRoot(), 'bin', 'containerd-shim-switchyard-v2.js'), link);
+  fs.symlinkSync(path.join(repoRoot(), 'bin', 'containerd-shim-switchyard-v2.cjs'), link);
   return { pathPrefix: [bin] };
 }
 
