@@ -79,12 +79,13 @@ add('CPU ms/container to tear down: shims+runc', both((s) => s.cpu.burstTeardown
 add('  of which Switchyard daemon', [S.cpu.burstTeardown?.daemonMs, undefined], 2);
 
 rows.push({ section: 'memory of the shim processes, MiB (smaps_rollup)' });
-const mem = (s: ContainerdBenchResult['sides'][Side], n: number, k: 'pssKiB' | 'rssKiB') => {
+const mem = (s: ContainerdBenchResult['sides'][Side], n: number, k: 'pssKiB' | 'rssKiB' | 'soloPssKiB') => {
   const xs = s.memory.filter((m) => m.containers === n).map((m) => m[k] / 1024);
   return xs.length ? mean(xs) : undefined;
 };
 for (const n of [1, 10, cfg.burst]) {
   add(`PSS, ${n} container${n > 1 ? 's' : ''}`, both((s) => mem(s, n, 'pssKiB')));
+  add(`  PSS, executable shared only among the shims`, both((s) => mem(s, n, 'soloPssKiB')));
   add(`RSS, ${n} container${n > 1 ? 's' : ''}`, both((s) => mem(s, n, 'rssKiB')));
 }
 

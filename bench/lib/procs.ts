@@ -7,6 +7,9 @@ export interface ProcMem {
   pid: number;
   rssKiB: number;
   pssKiB: number;
+  /** Resident pages of the process's own executable (for Node: its ~40 MiB of text). */
+  exeRssKiB: number;
+  exePssKiB: number;
 }
 
 function cmdline(pid: number): string[] {
@@ -45,22 +48,51 @@ export function shimDaemons(pids: readonly number[], kind: ShimKind): number[] {
 }
 
 export function readMem(pid: number): ProcMem | undefined {
-  let text: string;
+  let rollup: string;
+  let smaps: string;
+  let exe: string;
   try {
-    text = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    rollup = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    smaps = fs.readFileSync(`/proc/${pid}/smaps`, 'utf8');
+    exe = fs.readlinkSync(`/proc/${pid}/exe`);
   } catch {
     return undefined;
   }
-  const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 'NaN');
-  return { pid, rssKiB: kib('Rss'), pssKiB: kib('Pss') };
+  const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? 'NaN');
+  let exeRssKiB = 0;
+  let exePssKiB = 0;
+  let inExe = false;
+  for (const line of smaps.split('\n')) {
+    if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) inExe = line.endsWith(` ${exe}`);
+    else if (inExe && line.startsWith('Rss:')) exeRssKiB += Number(line.split(/\s+/)[1]);
+    else if (inExe && line.startsWith('Pss:')) exePssKiB += Number(line.split(/\s+/)[1]);
+  }
+  return { pid, rssKiB: kib('Rss'), pssKiB: kib('Pss'), exeRssKiB, exePssKiB };
 }
 
-export function totalMem(pids: readonly number[]): { processes: number; rssKiB: number; pssKiB: number; perProcess: ProcMem[] } {
+export interface TotalMem {
+  processes: number;
+  rssKiB: number;
+  pssKiB: number;
+  /**
+   * PSS as if these were the only processes running their executable: their share of it
+   * is taken among themselves alone. Node's text is otherwise shared with any other Node
+   * process (this benchmark is one), which would flatter a Node daemon's PSS.
+   */
+  soloPssKiB: number;
+  perProcess: ProcMem[];
+}
+
+export function totalMem(pids: readonly number[]): TotalMem {
   const perProcess = pids.map(readMem).filter((m): m is ProcMem => m !== undefined);
+  const sum = (f: (m: ProcMem) => number) => perProcess.reduce((a, m) => a + f(m), 0);
+  // Every process here runs the same executable; its resident pages, counted once, split among them.
+  const exeOnce = perProcess.length ? Math.max(...perProcess.map((m) => m.exeRssKiB)) : 0;
   return {
     processes: perProcess.length,
-    rssKiB: perProcess.reduce((a, m) => a + m.rssKiB, 0),
-    pssKiB: perProcess.reduce((a, m) => a + m.pssKiB, 0),
+    rssKiB: sum((m) => m.rssKiB),
+    pssKiB: sum((m) => m.pssKiB),
+    soloPssKiB: sum((m) => m.pssKiB - m.exePssKiB) + exeOnce,
     perProcess,
   };
 }

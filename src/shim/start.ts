@@ -14,6 +14,15 @@ import { bootstrapAnswer } from './bootstrap.js';
 
 const READY_TIMEOUT_MS = 15_000;
 
+/**
+ * --lite-mode: no optimizing compiler and lazily allocated feedback; a daemon that mostly
+ * waits on sockets and children loses no measurable CPU and ~17 MiB of RSS (make bench).
+ * --max-semi-space-size=1 keeps the young generation from growing to 16 MiB per semispace
+ * under a burst and staying committed.
+ * --expose-gc: Debug/Info collects before it reports the heap, so churn sees what stays.
+ */
+const DAEMON_NODE_FLAGS = ['--lite-mode', '--max-semi-space-size=1', '--expose-gc'];
+
 export async function start(args: ShimArgs): Promise<number> {
   try {
     const options = readStdinOptions();
@@ -78,10 +87,9 @@ async function spawnDaemon(args: ShimArgs, paths: DaemonPaths, configPath: strin
   const argv = ['-namespace', args.namespace, '-id', args.id, '-address', args.address, '-publish-binary', args.publishBinary];
   if (args.debug) argv.push('-debug');
   argv.push('serve');
-  // --expose-gc: Debug/Info collects before it reports the heap, so churn sees what stays.
   // Only the first start of a group forks; the rest find the daemon warm.
   const { spawn } = await import('node:child_process');
-  const child = spawn(process.execPath, ['--expose-gc', entry, ...argv], {
+  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, entry, ...argv], {
     cwd: '/',
     detached: true,
     // Never fds 1 and 2: containerd waits for every writer of start's output to close.
