@@ -84,6 +84,7 @@ export async function serve(args: ShimArgs): Promise<number> {
 
   let closeMetrics: (() => Promise<void>) | undefined;
   let idleTimer: NodeJS.Timeout | undefined;
+  let socketId: string | undefined;
   let closing = false;
   let resolveDone: (code: number) => void = () => undefined;
   const done = new Promise<number>((r) => (resolveDone = r));
@@ -93,7 +94,8 @@ export async function serve(args: ShimArgs): Promise<number> {
     log.info({ why }, 'daemon exiting');
     await events.flush();
     await server?.close();
-    if (socket) fs.rmSync(socket, { force: true });
+    // Only our own socket: a `start` that found us gone may already have bound a new daemon's there.
+    if (socket && sameFile(socket, socketId)) fs.rmSync(socket, { force: true });
     // A clean exit leaves no task behind: the daemon's directory (card and log) goes too.
     await closeMetrics?.();
     if (service!.size === 0) fs.rmSync(stateDir, { recursive: true, force: true });
@@ -134,7 +136,12 @@ export async function serve(args: ShimArgs): Promise<number> {
       await g.listen(socket);
       server = g;
     } else {
-      const t = new TtrpcServer({ onProtocolError: (err) => log.warn({ err: err.message }, 'dropped a connection') });
+      const t = new TtrpcServer({
+        onProtocolError: (err) => log.warn({ err: err.message }, 'dropped a connection'),
+        // A `start` dials before it answers containerd: an idle daemon that just counted
+        // as found must still be there when containerd connects a moment later.
+        onConnection: () => idleTimer && scheduleIdle(true),
+      });
       t.addService(taskServiceV2, service);
       t.addService(taskServiceV3, service);
       t.addService(debugService, callLog.service(info));
@@ -154,6 +161,7 @@ export async function serve(args: ShimArgs): Promise<number> {
       log.warn({ err: describe(err), address: cfg.metricsAddress }, 'cannot serve metrics');
     }
   }
+  socketId = fileId(socket);
   log.info({ socket, protocol: cfg.protocol, version: VERSION }, 'daemon serving');
   // The daemon's card, for `switchyard ps` and the other CLI commands to find it by.
   const card = path.join(stateDir, 'daemon.json');
@@ -178,4 +186,18 @@ export async function serve(args: ShimArgs): Promise<number> {
   const code = await done;
   reaper.stop();
   return code;
+}
+
+function fileId(file: string | undefined): string | undefined {
+  if (!file) return undefined;
+  try {
+    const st = fs.statSync(file);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return undefined;
+  }
+}
+
+function sameFile(file: string, id: string | undefined): boolean {
+  return id !== undefined && fileId(file) === id;
 }

@@ -23,6 +23,8 @@ export interface TtrpcServerOptions {
   observer?: CallObserver;
   /** Called when a connection is dropped for a protocol error. */
   onProtocolError?: (err: Error) => void;
+  /** Called for each accepted connection. */
+  onConnection?: () => void;
 }
 
 /**
@@ -86,6 +88,7 @@ export class TtrpcServer {
 
   private accept(socket: net.Socket): void {
     this.sockets.add(socket);
+    this.options.onConnection?.();
     const decoder = new FrameDecoder();
     const inflight = new Map<number, AbortController>();
     let lastStream = 0;

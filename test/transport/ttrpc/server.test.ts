@@ -166,3 +166,22 @@ t.test('pending calls fail cleanly when the server goes away', async (t) => {
   await t.rejects(c.call(taskServiceV2.Connect, { id: 'x' }), { code: Code.Unavailable });
   await t.rejects(TtrpcClient.connect(path.join(path.dirname('/nonexistent/x'), 'nope.sock')), { code: Code.Unavailable });
 });
+
+t.test('onConnection hears every accepted connection (the daemon counts a dial as activity)', async (t) => {
+  let seen = 0;
+  const server = new TtrpcServer({ onConnection: () => seen++ });
+  const sock = path.join(tempDir(t), 's.sock');
+  await server.listen(sock);
+  t.teardown(() => server.close());
+  for (let i = 0; i < 3; i++) {
+    await new Promise<void>((resolve, reject) => {
+      const c = net.createConnection({ path: sock }, () => {
+        c.destroy();
+        resolve();
+      });
+      c.once('error', reject);
+    });
+  }
+  await new Promise((r) => setTimeout(r, 50));
+  t.equal(seen, 3);
+});
