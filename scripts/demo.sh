@@ -25,7 +25,7 @@ cleanup() {
   [ -n "${CTRD_PID:-}" ] && kill "$CTRD_PID" 2>/dev/null && wait "$CTRD_PID" 2>/dev/null
   pkill -f -- "-address $SOCK" 2>/dev/null
   grep " $DIR" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
-  rm -rf "$DIR" "/run/switchyard/runc/$NS"
+  rm -rf "$DIR" "/run/switchyard/runc/$NS" "/run/switchyard/decisions/$NS"
   # runc makes /<ns> in every cgroup hierarchy as the parent of /<ns>/<id> and leaves it.
   for d in /sys/fs/cgroup/*/"$NS" /sys/fs/cgroup/"$NS"; do [ -d "$d" ] && rmdir "$d" 2>/dev/null; done
   return 0
