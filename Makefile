@@ -20,15 +20,9 @@ src/gen/proto.js: $(shell find proto -name '*.proto') scripts/gen-proto.sh
 
 proto: src/gen/proto.js
 
-# The shim binary's start/delete paths, bundled into one CommonJS file: containerd runs them
-# for every container, and one file loads faster than a graph of ES modules. What only the
-# daemon needs stays outside, loaded from dist/ on demand.
-SHIM_BUNDLE_EXTERNAL := koffi ./serve.js ../backends/shim/launch.js ../sys/mount.js
-
 build: deps proto
 	@rm -rf dist && $(NODE_BIN)/tsc -p tsconfig.json
-	@$(NODE_BIN)/esbuild dist/src/shim/main.js --bundle --platform=node --format=cjs --target=node20 \
-		--log-level=warning $(addprefix --external:,$(SHIM_BUNDLE_EXTERNAL)) --outfile=dist/src/shim/main.cjs
+	@node scripts/bundle.mjs
 
 install: build
 	@mkdir -p $(LIBDIR) $(BINDIR)

@@ -5,7 +5,14 @@
 import { parseShimArgs } from './argv.js';
 import { VERSION } from './version.js';
 
-export async function main(argv: readonly string[]): Promise<number> {
+/** How the daemon's code is loaded: the binary passes its bundle; tests import the modules. */
+export interface Loaders {
+  serve(): Promise<typeof import('./serve.js')>;
+}
+
+const modules: Loaders = { serve: () => import('./serve.js') };
+
+export async function main(argv: readonly string[], load: Loaders = modules): Promise<number> {
   let args;
   try {
     args = parseShimArgs(argv);
@@ -25,6 +32,6 @@ export async function main(argv: readonly string[]): Promise<number> {
     case 'delete':
       return (await import('./delete.js')).deleteAction(args);
     case 'serve':
-      return (await import('./serve.js')).serve(args);
+      return (await load.serve()).serve(args);
   }
 }
