@@ -3,9 +3,10 @@
  * (containerd-bench.ts), plus the ttrpc round trip (ttrpc-rtt.ts). Prints one table of
  * absolute numbers and ours / runc-v2 ratios and writes bench/results/<date>.json.
  *
- * Knobs (environment): BENCH_RUNS (40: lifecycle runs per runtime, and the default of the
+ * Knobs (environment): BENCH_RUNS (60: lifecycle runs per runtime, and the default of the
  * next three), BENCH_RUN_RM_RUNS, BENCH_EXEC_RUNS, BENCH_SHIM_RUNS, BENCH_BURST (50),
- * BENCH_BURST_CONCURRENCY (10), BENCH_BURST_ROUNDS (2), BENCH_TTRPC (1; 0 skips it).
+ * BENCH_BURST_CONCURRENCY (10), BENCH_BURST_ROUNDS (4), BENCH_TTRPC (1; 0 skips it),
+ * BENCH_RESULTS_DIR (bench/results).
  * Benchmarks, not tests: nothing here asserts on a timing.
  */
 import fs from 'node:fs';
@@ -147,7 +148,7 @@ if (cd.otherProcesses.length) out += `other long-lived processes seen in contain
 out += `total ${seconds.toFixed(0)} s on ${os.cpus().length} CPUs\n`;
 process.stdout.write(out);
 
-const resultsDir = path.join(repoRoot(), 'bench', 'results');
+const resultsDir = process.env.BENCH_RESULTS_DIR || path.join(repoRoot(), 'bench', 'results');
 fs.mkdirSync(resultsDir, { recursive: true });
 const file = path.join(resultsDir, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
 let runc = '?';
