@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from './sha256.js';
 import path from 'node:path';
 
 /**
@@ -9,7 +9,7 @@ import path from 'node:path';
 export const SOCKET_DIR = '/run/containerd/s';
 
 export function socketPath(containerdAddress: string, namespace: string, group: string): string {
-  const digest = createHash('sha256').update(path.join(containerdAddress, namespace, group)).digest('hex');
+  const digest = sha256Hex(path.join(containerdAddress, namespace, group));
   return path.join(SOCKET_DIR, digest);
 }
 

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from './sha256.js';
 import path from 'node:path';
 import fs from 'node:fs';
 import type { Config } from '../config/config.js';
@@ -18,7 +18,7 @@ export interface DaemonPaths {
  * share a daemon (the first one's policy would silently apply to both).
  */
 export function configGroup(optionsConfigPath: string | undefined): string {
-  return optionsConfigPath ? `:config:${createHash('sha256').update(optionsConfigPath).digest('hex').slice(0, 12)}` : '';
+  return optionsConfigPath ? `:config:${sha256Hex(optionsConfigPath).slice(0, 12)}` : '';
 }
 
 /**
@@ -31,7 +31,7 @@ export function daemonPaths(cfg: Config, containerdAddress: string, namespace: s
   let group = `switchyard:${cfg.protocol}${configGroup(optionsConfigPath)}`;
   if (cfg.grouping === 'pod') group += `:pod:${sandboxOf(bundle) ?? id}`;
   const socket = socketPath(containerdAddress, namespace, group);
-  const key = createHash('sha256').update(`${containerdAddress}\0${namespace}\0${group}`).digest('hex').slice(0, 16);
+  const key = sha256Hex(`${containerdAddress}\0${namespace}\0${group}`).slice(0, 16);
   const stateDir = path.join(cfg.stateDir, 'daemons', key);
   return { group, socket, stateDir, logFile: path.join(stateDir, 'daemon.log') };
 }
