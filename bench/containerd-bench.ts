@@ -37,7 +37,7 @@ export const METHODS = {
     '+ everything else charged while its own runs ran; runc-v2 = everything else charged while its runs ran. ' +
     'Divided by containers. ctr and the benchmark itself are outside the cgroup.',
   memory:
-    "Sum of Rss and Pss from /proc/<pid>/smaps_rollup of the shim processes in containerd's cgroup: Switchyard's " +
+    "Sum of Rss and Pss from /proc/<pid>/smaps of the shim processes in containerd's cgroup: Switchyard's " +
     "resident daemon(s) (`… serve`), runc-v2's one shim per container; 1.5 s after the last container started, mean " +
     'of 3 samples 0.5 s apart. Switchyard: the warm daemon, after all earlier phases (its heap as it is in service). ' +
     '"executable shared only among the shims": PSS with the pages of the shims\' own executable split among the shims ' +

@@ -79,7 +79,7 @@ add('  of which Switchyard daemon', [S.cpu.burstStart?.daemonMs, undefined], 2);
 add('CPU ms/container to tear down: shims+runc', both((s) => s.cpu.burstTeardown?.totalMs), 2);
 add('  of which Switchyard daemon', [S.cpu.burstTeardown?.daemonMs, undefined], 2);
 
-rows.push({ section: 'memory of the shim processes, MiB (smaps_rollup)' });
+rows.push({ section: 'memory of the shim processes, MiB (smaps)' });
 const mem = (s: ContainerdBenchResult['sides'][Side], n: number, k: 'pssKiB' | 'rssKiB' | 'soloPssKiB') => {
   const xs = s.memory.filter((m) => m.containers === n).map((m) => m[k] / 1024);
   return xs.length ? mean(xs) : undefined;

@@ -1,4 +1,4 @@
-/** The shim processes of one private containerd, and their memory from smaps_rollup. */
+/** The shim processes of one private containerd, and their memory from /proc/<pid>/smaps. */
 import fs from 'node:fs';
 
 export type ShimKind = 'switchyard' | 'runc-v2';
@@ -48,26 +48,29 @@ export function shimDaemons(pids: readonly number[], kind: ShimKind): number[] {
 }
 
 export function readMem(pid: number): ProcMem | undefined {
-  let rollup: string;
   let smaps: string;
   let exe: string;
   try {
-    rollup = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
     smaps = fs.readFileSync(`/proc/${pid}/smaps`, 'utf8');
     exe = fs.readlinkSync(`/proc/${pid}/exe`);
   } catch {
     return undefined;
   }
-  const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? 'NaN');
-  let exeRssKiB = 0;
-  let exePssKiB = 0;
+  // One pass over the mappings gives the totals (what smaps_rollup sums) and the executable's share.
+  const m: ProcMem = { pid, rssKiB: 0, pssKiB: 0, exeRssKiB: 0, exePssKiB: 0 };
   let inExe = false;
   for (const line of smaps.split('\n')) {
     if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) inExe = line.endsWith(` ${exe}`);
-    else if (inExe && line.startsWith('Rss:')) exeRssKiB += Number(line.split(/\s+/)[1]);
-    else if (inExe && line.startsWith('Pss:')) exePssKiB += Number(line.split(/\s+/)[1]);
+    else if (line.startsWith('Rss:') || line.startsWith('Pss:')) {
+      const kib = Number(line.split(/\s+/)[1]);
+      const rss = line.startsWith('Rss:');
+      if (rss) m.rssKiB += kib;
+      else m.pssKiB += kib;
+      if (inExe && rss) m.exeRssKiB += kib;
+      else if (inExe) m.exePssKiB += kib;
+    }
   }
-  return { pid, rssKiB: kib('Rss'), pssKiB: kib('Pss'), exeRssKiB, exePssKiB };
+  return m;
 }
 
 export interface TotalMem {

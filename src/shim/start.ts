@@ -11,6 +11,7 @@ import type { ShimArgs } from './argv.js';
 import { readStdinOptions } from './options.js';
 import { daemonPaths, type DaemonPaths } from './paths.js';
 import { bootstrapAnswer } from './bootstrap.js';
+import { probeUnixSocket } from '../transport/probe.js';
 
 const READY_TIMEOUT_MS = 15_000;
 
@@ -41,15 +42,9 @@ export async function start(args: ShimArgs): Promise<number> {
   }
 }
 
-function dial(socket: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const c = net.createConnection({ path: socket });
-    c.once('connect', () => {
-      c.destroy();
-      resolve(true);
-    });
-    c.once('error', () => resolve(false));
-  });
+/** Whether a daemon answers on the socket. */
+async function dial(socket: string): Promise<boolean> {
+  return (await probeUnixSocket(socket)) === undefined;
 }
 
 async function ensureDaemon(args: ShimArgs, cfg: Config, paths: DaemonPaths, configPath?: string): Promise<void> {

@@ -5,10 +5,10 @@
  * its tasks get the exit (from its `delete`, else 255) nobody else will report.
  */
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { TtrpcClient } from '../transport/ttrpc/client.js';
+import { probeUnixSocket } from '../transport/probe.js';
 import type { CallContext, ServiceClient } from '../transport/service.js';
 import { taskServiceV2, type TaskServiceDefinition } from '../api/task.js';
 import { describe, notFound } from '../errors/index.js';
@@ -75,7 +75,6 @@ export class DelegatedTasks {
       throw err;
     }
     d.workDirs.add(workDir);
-    const address = d.address;
     let markDead!: () => void;
     const dead = new Promise<void>((r) => (markDead = r));
     const t: DelegatedTask = { id: cmd.id, bundle: cmd.bundle, cmd, delegate: d, pid: 0, dead, markDead };
@@ -86,7 +85,7 @@ export class DelegatedTasks {
       const opts = encodeOptionsAny(cmd.options);
       const res = await d.task.Create({ ...req, options: opts }, { signal: ctx?.signal });
       t.pid = res.pid ?? 0;
-      this.o.log.info({ task: cmd.id, delegate: cmd.binary, address, pid: t.pid }, 'created on a delegate shim');
+      this.o.log.info({ task: cmd.id, delegate: cmd.binary, address: d.address, pid: t.pid }, 'created on a delegate shim');
       return res;
     } catch (err) {
       this.forget(t);
@@ -221,13 +220,6 @@ export class DelegatedTasks {
 async function removeStaleSocket(address: string): Promise<void> {
   const file = address.replace(/^unix:\/\//, '');
   if (!file.startsWith('/')) return;
-  const refused = await new Promise<boolean>((resolve) => {
-    const c = net.createConnection({ path: file });
-    c.once('connect', () => {
-      c.destroy();
-      resolve(false);
-    });
-    c.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
-  });
+  const refused = (await probeUnixSocket(file))?.code === 'ECONNREFUSED';
   if (refused) fs.rmSync(file, { force: true });
 }

@@ -6,11 +6,10 @@ import t, { type Test } from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { requireE2E } from './lib/prereq.js';
-import { RUNTIME, daemonPids, switchyardContainerd } from './lib/switchyard.js';
-import { importBusybox, repoRoot } from './lib/image.js';
+import { RUNTIME, daemonPids, fixtureRuntime, switchyardContainerd } from './lib/switchyard.js';
+import { importBusybox } from './lib/image.js';
 import { isAlive, mountsUnder } from './lib/cleanup.js';
 import { waitFor } from './lib/wait.js';
-import { tempDir } from '../helpers/tmp.js';
 import { execa } from 'execa';
 import { TtrpcClient } from '../../src/transport/ttrpc/client.js';
 import { taskServiceV2 } from '../../src/api/task.js';
@@ -22,15 +21,7 @@ if (requireE2E(t)) {
 
   /** A namespace whose `faulty` runtime is runc behind runc-faulty.sh, with a 2 s call limit. */
   const setup = async (t: Test, timeout = '2s') => {
-    const dir = tempDir(t);
-    const wrapper = path.join(dir, 'runc');
-    fs.copyFileSync(path.join(repoRoot(), 'test/e2e/fixtures/runc-faulty.sh'), wrapper);
-    fs.chmodSync(wrapper, 0o755);
-    const ns = env.c.newNamespace('ft');
-    await importBusybox(env.c, ns);
-    const root = path.join(dir, 'root');
-    env.c.addRuntimeRoot(path.join(root, ns));
-    const config = path.join(dir, 'config.toml');
+    const { dir, binary: wrapper, ns, root, config } = await fixtureRuntime(t, env.c, { fixture: 'runc-faulty.sh', binary: 'runc', nsPrefix: 'ft', rootName: 'root' });
     fs.writeFileSync(config, [`runtime_timeout = "${timeout}"`, '[runtimes.faulty]', `binary = "${wrapper}"`, 'flavour = "runc"', `root = "${root}"`, ''].join('\n'));
     const hang = (cmd: string) => fs.writeFileSync(path.join(dir, `hang-${cmd}`), '');
     const unhang = (cmd: string) => fs.rmSync(path.join(dir, `hang-${cmd}`), { force: true });

@@ -7,8 +7,8 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { requireCommands, requireE2E } from './lib/prereq.js';
-import { RUNTIME, switchyardContainerd } from './lib/switchyard.js';
-import { importBusybox, repoRoot } from './lib/image.js';
+import { RUNTIME, fixtureRuntime, switchyardContainerd } from './lib/switchyard.js';
+import { importBusybox } from './lib/image.js';
 import { tempDir } from '../helpers/tmp.js';
 
 if (requireE2E(t) && requireCommands(t, ['crun', 'unshare'])) {
@@ -99,15 +99,7 @@ if (requireE2E(t) && requireCommands(t, ['crun', 'unshare'])) {
   });
 
   t.test('runsc flavour: the exact argv (recorded by a stand-in), sandbox by default', async (t) => {
-    const dir = tempDir(t);
-    const standin = path.join(dir, 'runsc');
-    fs.copyFileSync(path.join(repoRoot(), 'test/e2e/fixtures/runsc-standin.sh'), standin);
-    fs.chmodSync(standin, 0o755);
-    const ns = env.c.newNamespace('gv');
-    await importBusybox(env.c, ns);
-    const root = path.join(dir, 'state');
-    env.c.addRuntimeRoot(path.join(root, ns));
-    const config = path.join(dir, 'config.toml');
+    const { dir, binary: standin, ns, root, config } = await fixtureRuntime(t, env.c, { fixture: 'runsc-standin.sh', binary: 'runsc', nsPrefix: 'gv', rootName: 'state' });
     fs.writeFileSync(config, ['[runtimes.gvisor]', `binary = "${standin}"`, 'flavour = "runsc"', `root = "${root}"`, 'args = ["--platform=systrap"]', ''].join('\n'));
     const r = await run('gv1', ['sh', '-c', 'echo in-gvisor; exit 5'], { ns, config, annotation: 'gvisor' });
     t.equal(r.stdout, 'in-gvisor');

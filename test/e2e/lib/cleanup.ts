@@ -82,6 +82,15 @@ function under(p: string, dir: string): boolean {
   return p === dir || p.startsWith(dir.endsWith('/') ? dir : dir + '/');
 }
 
+/** Removes a shim socket, only where containerd's convention puts them: /run/containerd/s/<sha256>. */
+function removeShimSocket(address: string): void {
+  const file = address.replace(/^unix:\/\//, '');
+  if (!/^\/run\/containerd\/s\/[0-9a-f]{64}$/.test(file)) return;
+  try {
+    fs.unlinkSync(file);
+  } catch {}
+}
+
 /** Switchyard's default state dir (config state_dir); tests that set their own keep it under `dir`. */
 export const SWITCHYARD_STATE = '/run/switchyard';
 
@@ -139,7 +148,7 @@ function removeDaemonCards(stateDir: string, dir: string, namespaces: Set<string
     if (!ours) continue;
     try {
       fs.rmSync(path.join(daemons, key), { recursive: true, force: true });
-      if (card.socket && /^\/run\/containerd\/s\/[0-9a-f]{64}$/.test(card.socket)) fs.rmSync(card.socket, { force: true });
+      if (card.socket) removeShimSocket(card.socket);
     } catch (err: any) {
       report.errors.push(`rm -rf ${path.join(daemons, key)}: ${err?.message ?? err}`);
     }
@@ -481,14 +490,7 @@ export function forceCleanupSync(spec: CleanupSpec): CleanupReport {
     for (const cg of cgroups) removeCgroup(cg, report);
 
     // 5. shim sockets outside dir (runc shim 1.6: /run/containerd/s/<sha256>).
-    for (const b of bundles) {
-      const a = b.shimAddress?.replace(/^unix:\/\//, '');
-      if (a && /^\/run\/containerd\/s\/[0-9a-f]{64}$/.test(a)) {
-        try {
-          fs.unlinkSync(a);
-        } catch {}
-      }
-    }
+    for (const b of bundles) if (b.shimAddress) removeShimSocket(b.shimAddress);
 
     // 5b. what Switchyard daemons serving this containerd kept under the default state dir:
     // a daemon killed with its containerd never gets to remove its own.

@@ -1,9 +1,10 @@
 import fs from 'node:fs';
+import type { Test } from 'tap';
+import { tempDir } from '../../helpers/tmp.js';
 import path from 'node:path';
-import { repoRoot } from './image.js';
 import { findProcessesReferencing } from './cleanup.js';
 import { startContainerd, type ContainerdHandle, type ContainerdOptions } from './containerd.js';
-import { importBusybox } from './image.js';
+import { importBusybox, repoRoot } from './image.js';
 
 export const RUNTIME = 'io.containerd.switchyard.v2';
 export const RUNC_ROOT = '/run/switchyard/runc';
@@ -44,4 +45,25 @@ export function switchyardContainerd(t: { before(fn: () => Promise<void>): void;
   });
   t.teardown(() => env.c?.stop());
   return env;
+}
+
+/**
+ * A stand-in runtime from test/e2e/fixtures installed as `binary` in a temp dir, and a
+ * fresh namespace with busybox whose runtime state under `<dir>/<rootName>` is cleaned up
+ * with containerd. The caller writes the config naming them.
+ */
+export async function fixtureRuntime(
+  t: Test,
+  c: ContainerdHandle,
+  o: { fixture: string; binary: string; nsPrefix: string; rootName: string },
+): Promise<{ dir: string; binary: string; ns: string; root: string; config: string }> {
+  const dir = tempDir(t);
+  const binary = path.join(dir, o.binary);
+  fs.copyFileSync(path.join(repoRoot(), 'test/e2e/fixtures', o.fixture), binary);
+  fs.chmodSync(binary, 0o755);
+  const ns = c.newNamespace(o.nsPrefix);
+  await importBusybox(c, ns);
+  const root = path.join(dir, o.rootName);
+  c.addRuntimeRoot(path.join(root, ns));
+  return { dir, binary, ns, root, config: path.join(dir, 'config.toml') };
 }
