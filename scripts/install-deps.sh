@@ -19,7 +19,17 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 #   criu            checkpoint/restore tests
 #   util-linux      umount/nsenter used by the e2e harness cleanup
 #   tar, coreutils  image build (GNU tar, sha256sum, stat); essential, listed for clarity
-APT_PACKAGES=(containerd runc crun busybox-static criu util-linux tar coreutils)
+#   containernetworking-plugins  ptp/host-local/loopback for pods with their own netns
+APT_PACKAGES=(containerd runc crun busybox-static criu util-linux tar coreutils containernetworking-plugins)
+
+# From Debian's newer suites, unpacked into .cache/debian/NAME by scripts/debian-cache.sh
+# (the host keeps bookworm's containerd 1.6 and runc 1.1.5; trixie's and sid's runc need
+# glibc 2.38). Pinned so that every run tests the same builds.
+EXTRA_PACKAGES=(
+  containerd-1.7=containerd=1.7.24~ds1-6+deb13u1
+  containerd-2.1=containerd=2.1.9+ds1-5
+  runsc=runsc=0.0~20240729.0-4~bpo12+2
+)
 
 DO_APT=1
 DO_NPM=1
@@ -67,6 +77,7 @@ if [ "$DO_APT" = 1 ]; then
   for c in containerd ctr runc crun busybox criu; do
     command -v "$c" >/dev/null 2>&1 || die "command '$c' not found on PATH after install"
   done
+  bash "$ROOT/scripts/debian-cache.sh" "${EXTRA_PACKAGES[@]}"
 fi
 
 if [ "$DO_NPM" = 1 ]; then
