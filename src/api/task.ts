@@ -3,7 +3,7 @@
  * (protocol.md §3.1), so the v3 definition only renames the service.
  */
 import { containerd, google } from '../gen/proto.js';
-import { defineMethod, renameService, type Codec } from '../transport/service.js';
+import { defineMethod, renameService, type CallContext, type Codec, type ServiceClient, type ServiceImplementation } from '../transport/service.js';
 
 const t = containerd.task.v2;
 const Empty = google.protobuf.Empty;
@@ -39,3 +39,10 @@ export type TaskServiceDefinition = typeof taskServiceV2;
 export const taskServiceV3: TaskServiceDefinition = renameService(taskServiceV2, TASK_V3);
 
 export type TaskTypes = typeof containerd.task.v2;
+
+/** The Task API as handlers: what the Task service and every TaskBackend implement. */
+export type TaskApi = ServiceImplementation<TaskServiceDefinition>;
+/** A call's context (its cancellation signal, its metadata), as handlers receive it. */
+export type TaskCallContext = CallContext;
+/** A client of another shim's Task API. */
+export type TaskClient = ServiceClient<TaskServiceDefinition>;

@@ -1,7 +1,12 @@
 /**
- * The plug point for backends that start processes (runc, crun, runsc; later a microVM).
- * The task layer turns it into the Task API; a driver knows nothing of ttrpc or events.
+ * The two plug points of the daemon (docs/architecture in the README):
+ * - `RuntimeDriver`, small, for backends that start processes (runc, crun, runsc; later a
+ *   microVM). The local task layer turns it into the Task API.
+ * - `TaskBackend`, the Task API's own shape, for the tasks one backend owns: the local
+ *   backend over any driver, or a delegate that forwards to another shim v2.
+ * Neither knows of ttrpc or of containerd's events wire.
  */
+import type { TaskApi } from '../api/task.js';
 
 export interface CreateSpec {
   id: string;
@@ -40,22 +45,40 @@ export interface CheckpointSpec {
   cgroupsMode?: string;
 }
 
+/**
+ * What a runtime can do, declared once, so the task layer asks instead of testing names.
+ * An operation a driver lacks is refused with FailedPrecondition naming the runtime.
+ */
+export interface DriverCapabilities {
+  /** Signals a container that was created but never started (runc, crun; runsc refuses). */
+  readonly killCreated: boolean;
+  /** Knows the init's exit itself when the host pid does not tell it (runsc wait). */
+  readonly reportsExit: boolean;
+  readonly pause: boolean;
+  readonly update: boolean;
+  readonly checkpoint: boolean;
+  readonly restore: boolean;
+}
+
 export interface RuntimeDriver {
-  /** The runtime's name in the config, for errors and the decision record. */
+  /** The runtime's name in the config, for errors, metrics and the decision record. */
   readonly name: string;
-  /** The runtime binary, for errors and the decision record. */
-  readonly binary: string;
-  readonly root: string;
-  /** What `delete` runs (then `delete --force ID`), from the bundle alone, when the daemon is gone. */
-  readonly command: string[];
-  /** When set, the init's exit status comes from the runtime (runsc wait), not from the reaper. */
-  wait?(id: string): Promise<number>;
-  readonly waitsItself?: boolean;
+  readonly capabilities: DriverCapabilities;
+  /**
+   * The argv that removes container `id` by itself, with no daemon left: written into the
+   * task record at Create and replayed by the shim binary's `delete`.
+   */
+  cleanupArgv(id: string): string[];
   /** Creates the container; resolves with its init pid once it exists but has not started. */
   create(spec: CreateSpec): Promise<number>;
   start(id: string): Promise<void>;
+  /** Signals the container's init (every process with `all`). */
   kill(id: string, signal: number, all: boolean): Promise<void>;
+  /** Signals one exec process of the container. */
+  killExec(id: string, pid: number, signal: number): Promise<void>;
   delete(id: string, force: boolean): Promise<void>;
+  /** Resolves with the init's exit status; only where capabilities.reportsExit. */
+  wait(id: string): Promise<number>;
   /** Pids of every process in the container. */
   ps(id: string): Promise<number[]>;
   /** Starts an extra process in a running container; resolves with its pid. */
@@ -67,4 +90,26 @@ export interface RuntimeDriver {
   checkpoint(id: string, spec: CheckpointSpec): Promise<void>;
   /** Creates and starts the container from a checkpoint image; resolves with its init pid. */
   restore(spec: RestoreSpec): Promise<number>;
+}
+
+/** One task as a backend shows it to metrics and the CLI. */
+export interface TaskSummary {
+  id: string;
+  runtime: string;
+  status: string;
+  pid: number;
+}
+
+/**
+ * The Task API for the tasks one backend owns. The Task service has validated every
+ * request (ids, ranges, payload types) before it reaches a backend, and routes each call
+ * by task id; Create reaches a backend through a Placement, since only the choice of
+ * backend knows what the new task runs on.
+ */
+export interface TaskBackend extends Omit<TaskApi, 'Create' | 'Connect' | 'Shutdown'> {
+  /** The pid of a task it owns, for Connect; 0 when unknown. */
+  taskPid(id: string): number;
+  summaries(): TaskSummary[];
+  /** Releases what the backend holds for itself (connections to delegates) as the daemon exits. */
+  close(): Promise<void>;
 }

@@ -1,5 +1,17 @@
 /** The record of one routing decision: what ran where, under which rule, and why. */
+import { ShimError, type ErrorKind } from '../errors/index.js';
 import type { TaskKind } from './annotations.js';
+
+/**
+ * A task the router would not place: the error containerd sees, and the policy rule that
+ * governed it (empty when no rule was reached) for metrics and the log.
+ */
+export class RoutingRefusal extends ShimError {
+  constructor(kind: ErrorKind, readonly rule: string, message: string) {
+    super(kind, message);
+    this.name = 'RoutingRefusal';
+  }
+}
 
 export interface DecisionInputs {
   /** The annotation that asks for a runtime. */

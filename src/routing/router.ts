@@ -3,10 +3,10 @@
  * out. Pure apart from the `available` predicate and the sandbox lookup it is handed.
  * Never a silent downgrade: whatever cannot be honoured exactly is refused.
  */
-import { failedPrecondition, invalidArgument, permissionDenied } from '../errors/index.js';
+import { ErrorKind } from '../errors/index.js';
 import type { Config, RuntimeConfig } from '../config/config.js';
 import { taskSubject, type TaskSubject } from './annotations.js';
-import type { Decision, DecisionInputs } from './decision.js';
+import { RoutingRefusal, type Decision, type DecisionInputs } from './decision.js';
 import { governingRule, refusal } from './policy.js';
 
 export interface RouteInput {
@@ -24,10 +24,11 @@ export interface RouteInput {
 export type Availability = (rt: RuntimeConfig) => boolean;
 
 /**
- * Picks the runtime of one task. Throws InvalidArgument for an unknown runtime name (listing
- * the known ones) or malformed CRI annotations, PermissionDenied for a runtime the policy
- * does not allow (naming the rule), FailedPrecondition for a runtime whose binary is
- * missing or a container whose sandbox has no known decision.
+ * Picks the runtime of one task. Throws InvalidArgument for malformed CRI annotations, and
+ * a RoutingRefusal carrying the governing rule: InvalidArgument for an unknown runtime name
+ * (listing the known ones), PermissionDenied for a runtime the policy does not allow
+ * (naming the rule), FailedPrecondition for a runtime whose binary is missing or a
+ * container whose sandbox has no known decision.
  */
 export function route(input: RouteInput, cfg: Config, available: Availability): Decision {
   const subject = taskSubject(input.annotations);
@@ -50,7 +51,7 @@ export function route(input: RouteInput, cfg: Config, available: Availability): 
   let why: string;
   if (requested !== undefined) {
     if (!Object.hasOwn(cfg.runtimes, requested)) {
-      throw invalidArgument(`annotation ${cfg.annotationKey}: unknown runtime "${requested}"; known runtimes: ${Object.keys(cfg.runtimes).sort().join(', ')}`);
+      throw new RoutingRefusal(ErrorKind.InvalidArgument, rule.name, `annotation ${cfg.annotationKey}: unknown runtime "${requested}"; known runtimes: ${Object.keys(cfg.runtimes).sort().join(', ')}`);
     }
     runtime = requested;
     why = `${who} asked for "${runtime}" (annotation ${cfg.annotationKey}); ${rule.how}; it allows "${runtime}"`;
@@ -61,11 +62,11 @@ export function route(input: RouteInput, cfg: Config, available: Availability): 
     if (!rule.ruleDefault) why += ' (the node\'s default_runtime)';
   }
   const refused = refusal(rule, runtime, cfg.policy);
-  if (refused) throw permissionDenied(`runtime "${runtime}" refused for ${who}: ${refused}`);
+  if (refused) throw new RoutingRefusal(ErrorKind.PermissionDenied, rule.name, `runtime "${runtime}" refused for ${who}: ${refused}`);
   const rt = cfg.runtimes[runtime]!;
   if (!available(rt)) {
     const where = rt.binary.startsWith('/') ? `${rt.binary} is missing or not executable` : `"${rt.binary}" was not found on PATH`;
-    throw failedPrecondition(`runtime "${runtime}" chosen for ${who} is not installed: ${where}`);
+    throw new RoutingRefusal(ErrorKind.FailedPrecondition, rule.name, `runtime "${runtime}" chosen for ${who} is not installed: ${where}`);
   }
   return { runtime, rule: rule.name, inherited: false, inputs, reason: why, at };
 }
@@ -74,7 +75,7 @@ export function route(input: RouteInput, cfg: Config, available: Availability): 
 function inherit(sandboxId: string, input: RouteInput, inputs: DecisionInputs, at: string): Decision {
   const sandbox = input.sandboxDecision?.(sandboxId);
   if (!sandbox) {
-    throw failedPrecondition(`container of sandbox "${sandboxId}": no routing decision is known for that sandbox, so its runtime cannot be inherited; refusing rather than guessing`);
+    throw new RoutingRefusal(ErrorKind.FailedPrecondition, '', `container of sandbox "${sandboxId}": no routing decision is known for that sandbox, so its runtime cannot be inherited; refusing rather than guessing`);
   }
   let reason = `a CRI container runs on its sandbox's runtime: sandbox "${sandboxId}" runs on "${sandbox.runtime}" (rule "${sandbox.rule}")`;
   if (inputs.requested !== undefined) {

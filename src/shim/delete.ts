@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ShimArgs } from './argv.js';
-import { readTaskRecord } from '../task/record.js';
+import { readTaskRecord, type TaskRecord } from '../backends/record.js';
 import { isMountPoint } from '../sys/mountinfo.js';
 import { encodeDeleteResponse } from './delete-response.js';
 
@@ -27,13 +27,14 @@ export async function deleteAction(args: ShimArgs): Promise<number> {
   }
   const warnings: string[] = [];
   // The daemon's Delete already ran the runtime's delete: repeating it would only cost a fork.
-  if (record?.binary && record.root && !record.deleted) {
-    const [file, ...globals] = record.command?.length ? record.command : [record.binary, '--root', record.root];
+  const cleanup = record && !record.deleted ? cleanupArgv(record, args.id) : undefined;
+  if (cleanup) {
+    const [file, ...rest] = cleanup;
     // Loaded here, not at the top: most deletes find the daemon's mark and never fork.
     const { spawnSync } = await import('node:child_process');
-    const r = spawnSync(file!, [...globals, 'delete', '--force', args.id], { encoding: 'utf8', timeout: 4000 });
+    const r = spawnSync(file!, rest, { encoding: 'utf8', timeout: 4000 });
     const err = `${r.stderr ?? ''}`.trim();
-    if (r.status !== 0 && !/does not exist|not found/i.test(err)) warnings.push(`${record.binary} delete: ${err || r.error?.message || `status ${r.status}`}`);
+    if (r.status !== 0 && !/does not exist|not found/i.test(err)) warnings.push(`${record!.runtime} delete: ${err || r.error?.message || `status ${r.status}`}`);
   }
   const rootfs = path.join(bundle, 'rootfs');
   try {
@@ -56,4 +57,12 @@ export async function deleteAction(args: ShimArgs): Promise<number> {
   }
   process.stdout.write(encodeDeleteResponse({ pid, exitStatus: SIGKILL_STATUS, exitedAt: new Date() }));
   return 0;
+}
+
+/** The record's cleanup argv; a record from before it existed names binary, root and flags. */
+function cleanupArgv(record: TaskRecord, id: string): string[] | undefined {
+  if (record.cleanup?.length) return record.cleanup;
+  if (!record.binary || !record.root) return undefined;
+  const globals = record.command?.length ? record.command : [record.binary, '--root', record.root];
+  return [...globals, 'delete', '--force', id];
 }

@@ -1,39 +1,34 @@
 /**
- * `serve`: the resident daemon of one group. It holds the task table, reaps container
- * exits as child subreaper, publishes events, and lingers while idle so a burst of short
- * tasks finds it warm.
+ * `serve`: the lifecycle of the resident daemon of one group. It tells `start` when it is
+ * ready (or why not), lingers while idle so a burst of short tasks finds it warm, and
+ * leaves cleanly: its socket, card and (with no task left) its directory go with it. What
+ * the daemon is made of is wiring.ts's.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig, type Config } from '../config/config.js';
 import { describe } from '../errors/index.js';
-import { taskServiceV2, taskServiceV3 } from '../api/task.js';
-import { TtrpcServer } from '../transport/ttrpc/server.js';
-import { ForwardPublisher } from '../events/publisher.js';
-import { Reaper } from '../sys/reaper.js';
-import { Runtimes } from './runtimes.js';
-import { DelegatedTasks } from '../task/delegated.js';
-import { CallLog } from './call-log.js';
-import { DaemonMetrics } from './metrics.js';
-import { debugService } from '../api/debug.js';
-import { TaskService } from '../task/service.js';
-import { CgroupMonitor } from '../task/monitor.js';
 import type { ShimArgs } from './argv.js';
 import { DaemonLog } from './log.js';
 import { VERSION } from './version.js';
+import { listen, wireDaemon, type Daemon, type Listener } from './wiring.js';
+
+/** The readiness channel `start` hands the daemon (fd 4): one line, "ok" or "error: why". */
+const READY_FD = 4;
+
+function ready(msg: string): void {
+  try {
+    fs.writeSync(READY_FD, `${msg}\n`);
+    fs.closeSync(READY_FD);
+  } catch {
+    // Started by hand, without a readiness channel.
+  }
+}
 
 export async function serve(args: ShimArgs): Promise<number> {
   const socket = process.env.SWITCHYARD_DAEMON_SOCKET || args.socket;
   const stateDir = process.env.SWITCHYARD_DAEMON_STATE || '/run/switchyard/daemons/manual';
   const listenFd = process.env.SWITCHYARD_DAEMON_LISTEN_FD ? Number(process.env.SWITCHYARD_DAEMON_LISTEN_FD) : undefined;
-  const ready = (msg: string) => {
-    try {
-      fs.writeSync(4, `${msg}\n`);
-      fs.closeSync(4);
-    } catch {
-      // Started by hand, without a readiness channel.
-    }
-  };
   let cfg: Config;
   let daemonLog: DaemonLog;
   try {
@@ -48,144 +43,123 @@ export async function serve(args: ShimArgs): Promise<number> {
   process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception'));
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
 
-  const reaper = new Reaper({ onError: (err) => log.warn({ err: describe(err) }, 'reaper') });
-  reaper.start();
-  const events = new ForwardPublisher({
-    ttrpcAddress: process.env.TTRPC_ADDRESS || `${args.address}.ttrpc`,
-    namespace: args.namespace,
-    logger: log,
-  });
-  const callLog = new CallLog();
-  let service: TaskService | undefined;
-  const metrics = new DaemonMetrics(() => (service?.list() ?? []).map((t) => ({ runtime: t.driverName, state: t.status })));
-  callLog.onCall(metrics.onCall);
-  const runtimes = new Runtimes(
+  const life = new Lifecycle(cfg, socket, stateDir, log);
+  const daemon = wireDaemon({
+    args,
     cfg,
-    args.namespace,
     log,
-    {
-      decided: (d) => metrics.decided(d.runtime, d.rule),
-      refused: (rule, kind) => metrics.refused(rule, kind),
-    },
-    (rt) => (task) => ({
-      binary: rt.binary,
-      namespace: args.namespace,
-      id: task.id,
-      bundle: task.bundle,
-      address: args.address,
-      publishBinary: args.publishBinary,
-      debug: args.debug,
-      options: rt.options,
-      env: process.env,
-      timeoutMs: cfg.runtimeTimeoutMs,
-    }),
-  );
-  const delegates = new DelegatedTasks({ events, log, workRoot: path.join(stateDir, 'delegates') });
-
-  let closeMetrics: (() => Promise<void>) | undefined;
-  let idleTimer: NodeJS.Timeout | undefined;
-  let socketId: string | undefined;
-  let closing = false;
-  let resolveDone: (code: number) => void = () => undefined;
-  const done = new Promise<number>((r) => (resolveDone = r));
-  const stop = async (why: string) => {
-    if (closing) return;
-    closing = true;
-    log.info({ why }, 'daemon exiting');
-    await events.flush();
-    await server?.close();
-    // Only our own socket: a `start` that found us gone may already have bound a new daemon's there.
-    if (socket && sameFile(socket, socketId)) fs.rmSync(socket, { force: true });
-    // A clean exit leaves no task behind: the daemon's directory (card and log) goes too.
-    await closeMetrics?.();
-    if (service!.size === 0) fs.rmSync(stateDir, { recursive: true, force: true });
-    else fs.rmSync(path.join(stateDir, 'daemon.json'), { force: true });
-    resolveDone(0);
-  };
-  const scheduleIdle = (idle: boolean) => {
-    if (idleTimer) clearTimeout(idleTimer);
-    idleTimer = undefined;
-    if (idle && !closing) idleTimer = setTimeout(() => void stop('idle'), cfg.idleTimeoutMs);
-  };
-
-  service = new TaskService({
-    namespace: args.namespace,
-    events,
-    reaper,
-    log,
-    version: VERSION,
-    driverFor: (task) => runtimes.driverFor(task),
-    forget: (id) => runtimes.forget(id),
-    delegates,
-    onIdle: scheduleIdle,
-    onShutdown: (now) => (now ? void stop('shutdown') : scheduleIdle(true)),
-    logs: daemonLog,
-    monitor: new CgroupMonitor(log),
+    daemonLog,
+    stateDir,
+    onIdle: (idle) => life.idle(idle),
+    onShutdown: (now) => (now ? void life.stop('shutdown') : life.idle(true)),
   });
-
-  const info = () => ({ tasks: service?.size ?? 0, version: VERSION });
-  let server: { close(): Promise<void> } | undefined;
+  daemon.reaper.start();
   try {
-    if (cfg.protocol === 'grpc') {
-      const { GrpcServer } = await import('../transport/grpc/server.js');
-      const g = new GrpcServer();
-      g.addService(taskServiceV3, service);
-      g.addService(taskServiceV2, service);
-      g.addService(debugService, callLog.service(info));
-      g.observe(callLog.observe);
-      await g.listen(socket);
-      server = g;
-    } else {
-      const t = new TtrpcServer({
-        onProtocolError: (err) => log.warn({ err: err.message }, 'dropped a connection'),
+    life.serving(
+      daemon,
+      await listen(daemon, cfg, { socket, listenFd }, {
+        log,
         // A `start` dials before it answers containerd: an idle daemon that just counted
         // as found must still be there when containerd connects a moment later.
-        onConnection: () => idleTimer && scheduleIdle(true),
-      });
-      t.addService(taskServiceV2, service);
-      t.addService(taskServiceV3, service);
-      t.addService(debugService, callLog.service(info));
-      t.observe(callLog.observe);
-      await t.listen(listenFd !== undefined ? { fd: listenFd } : socket);
-      server = t;
-    }
+        onConnection: () => life.touch(),
+      }),
+    );
   } catch (err) {
+    daemon.reaper.stop();
     ready(`error: ${describe(err)}`);
     return 1;
   }
   if (cfg.metricsAddress) {
     try {
-      closeMetrics = await metrics.serve(cfg.metricsAddress);
+      life.closeMetrics = await daemon.metrics.serve(cfg.metricsAddress);
     } catch (err) {
       // Metrics are for operators; a taken port must not keep pods from running.
       log.warn({ err: describe(err), address: cfg.metricsAddress }, 'cannot serve metrics');
     }
   }
-  socketId = fileId(socket);
   log.info({ socket, protocol: cfg.protocol, version: VERSION }, 'daemon serving');
-  // The daemon's card, for `switchyard ps` and the other CLI commands to find it by.
-  const card = path.join(stateDir, 'daemon.json');
+  writeCard(stateDir, { socket, cfg, args });
+  ready('ok');
+  life.idle(true);
+  process.on('SIGTERM', () => void life.stop('SIGTERM'));
+  const code = await life.done;
+  daemon.reaper.stop();
+  return code;
+}
+
+/** The daemon's card, for `switchyard ps` and the other CLI commands to find it by. */
+function writeCard(stateDir: string, o: { socket: string; cfg: Config; args: ShimArgs }): void {
   fs.writeFileSync(
-    card,
+    path.join(stateDir, 'daemon.json'),
     JSON.stringify({
       pid: process.pid,
-      socket,
-      protocol: cfg.protocol,
-      namespace: args.namespace,
-      address: args.address,
-      config: cfg.source,
-      stateDir: cfg.stateDir,
+      socket: o.socket,
+      protocol: o.cfg.protocol,
+      namespace: o.args.namespace,
+      address: o.args.address,
+      config: o.cfg.source,
+      stateDir: o.cfg.stateDir,
       version: VERSION,
       startedAt: new Date().toISOString(),
     }),
     { mode: 0o600 },
   );
-  ready('ok');
-  scheduleIdle(true);
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  const code = await done;
-  reaper.stop();
-  return code;
+}
+
+/** When the daemon leaves (idle long enough, Shutdown with none left, SIGTERM) and how. */
+class Lifecycle {
+  closeMetrics: (() => Promise<void>) | undefined;
+  readonly done: Promise<number>;
+  private resolveDone: (code: number) => void = () => undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private closing = false;
+  private daemon: Daemon | undefined;
+  private server: Listener | undefined;
+  /** Identity of the socket we bound: a later daemon may own the path by the time we leave. */
+  private socketId: string | undefined;
+
+  constructor(
+    private readonly cfg: Config,
+    private readonly socket: string,
+    private readonly stateDir: string,
+    private readonly log: DaemonLog['logger'],
+  ) {
+    this.done = new Promise<number>((r) => (this.resolveDone = r));
+  }
+
+  serving(daemon: Daemon, server: Listener): void {
+    this.daemon = daemon;
+    this.server = server;
+    this.socketId = fileId(this.socket);
+  }
+
+  /** Starts (idle) or cancels (busy) the countdown to leaving. */
+  idle(idle: boolean): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    if (idle && !this.closing) this.idleTimer = setTimeout(() => void this.stop('idle'), this.cfg.idleTimeoutMs);
+  }
+
+  /** A connection while idle restarts the countdown. */
+  touch(): void {
+    if (this.idleTimer) this.idle(true);
+  }
+
+  async stop(why: string): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    this.log.info({ why }, 'daemon exiting');
+    await this.daemon?.events.flush();
+    await this.server?.close();
+    await this.daemon?.backends.delegates.close();
+    // Only our own socket: a `start` that found us gone may already have bound a new daemon's there.
+    if (this.socket && this.socketId !== undefined && fileId(this.socket) === this.socketId) fs.rmSync(this.socket, { force: true });
+    await this.closeMetrics?.();
+    // A clean exit leaves no task behind: the daemon's directory (card and log) goes too.
+    if ((this.daemon?.service.size ?? 0) === 0) fs.rmSync(this.stateDir, { recursive: true, force: true });
+    else fs.rmSync(path.join(this.stateDir, 'daemon.json'), { force: true });
+    this.resolveDone(0);
+  }
 }
 
 function fileId(file: string | undefined): string | undefined {
@@ -196,8 +170,4 @@ function fileId(file: string | undefined): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function sameFile(file: string, id: string | undefined): boolean {
-  return id !== undefined && fileId(file) === id;
 }

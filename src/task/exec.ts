@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
 import type { RuntimeDriver } from '../backends/types.js';
-import { failedPrecondition, notFound } from '../errors/index.js';
+import { ErrorKind, failedPrecondition, isKind, notFound } from '../errors/index.js';
 import type { EventSink } from '../events/sink.js';
 import { taskExecStarted, taskExit } from '../events/topics.js';
 import type { ProcessStdio } from '../io/process-stdio.js';
-import { ExecCreatedState, DeletedState, RunningState, StoppedState, type State, type Transitions } from './states.js';
-import { ExitLatch, type Exit, type StdioPaths } from './process.js';
+import { ExecCreatedState, type ProcessOps, type State } from './states.js';
+import { ExitLatch, SerialQueue, StartOrder, type Exit, type StdioPaths } from './process.js';
 
 export interface ExecInit {
   containerId: string;
@@ -22,13 +22,14 @@ export interface ExecInit {
 }
 
 /** One exec process of a container: created by Exec, run by Start, gone after Delete. */
-export class ExecProcess implements Transitions {
+export class ExecProcess implements ProcessOps {
   readonly execId: string;
   readonly stdioPaths: StdioPaths;
   private state: State;
   private pidValue = 0;
   private readonly latch = new ExitLatch();
-  private starting: Promise<void> | undefined;
+  private readonly order = new StartOrder();
+  private readonly queue = new SerialQueue();
   private readonly who: string;
 
   constructor(private readonly init: ExecInit) {
@@ -52,14 +53,21 @@ export class ExecProcess implements Transitions {
     return this.latch.promise;
   }
 
+  advance(from: State, to: State): void {
+    if (this.state === from) this.state = to;
+  }
+  settle(to: State): void {
+    this.state = to;
+  }
+
   start(): Promise<void> {
-    return this.state.start();
+    return this.queue.run(() => this.state.start());
   }
   kill(signal: number): Promise<void> {
-    return this.state.kill(signal, false);
+    return this.queue.run(() => this.state.kill(signal, false));
   }
   delete(): Promise<void> {
-    return this.state.delete();
+    return this.queue.run(() => this.state.delete());
   }
   closeStdin(): void {
     this.init.stdio.closeStdin();
@@ -70,7 +78,7 @@ export class ExecProcess implements Transitions {
 
   async doStart(): Promise<void> {
     const i = this.init;
-    this.starting = (async () => {
+    const start = async () => {
       const pid = await i.driver.exec({
         id: i.containerId,
         execId: i.execId,
@@ -81,39 +89,32 @@ export class ExecProcess implements Transitions {
       this.pidValue = pid;
       void i.watch(pid).then((exit) => this.onExit(exit));
       await i.stdio.afterRuntime();
-      if (!this.latch.exit) this.state = new RunningState(this, this.who);
       i.events.publish(taskExecStarted({ containerId: i.containerId, execId: i.execId, pid }));
       i.log.info({ exec: i.execId, pid }, 'exec started');
-    })();
+    };
     try {
-      await this.starting;
+      await this.order.run(start);
     } catch (err) {
       await i.stdio.close();
       throw err;
-    } finally {
-      this.starting = undefined;
     }
   }
 
   async doKill(signal: number): Promise<void> {
-    // As runc-v2 does for execs: a plain kill(2) on the pid, no runtime call.
     try {
-      process.kill(this.pidValue, signal);
+      await this.init.driver.killExec(this.init.containerId, this.pidValue, signal);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ESRCH') throw notFound(`process already finished: ${this.who}`, err);
-      throw err;
+      throw isKind(err, ErrorKind.NotFound) ? notFound(`process already finished: ${this.who}`, err) : err;
     }
   }
 
   async doDeleteCreated(): Promise<void> {
     await this.init.stdio.close();
     this.latch.reject(notFound(`${this.who} was deleted before it started`));
-    this.state = new DeletedState(this, this.who);
   }
 
   async doDelete(): Promise<void> {
     await this.init.stdio.close();
-    this.state = new DeletedState(this, this.who);
   }
 
   doPause(): Promise<void> {
@@ -124,9 +125,8 @@ export class ExecProcess implements Transitions {
   }
 
   private async onExit(exit: Exit): Promise<void> {
-    this.state = new StoppedState(this, this.who);
-    // exec-started goes out before the exit, even when the process beat Start.
-    if (this.starting) await this.starting.catch(() => undefined);
+    this.state = this.state.exited();
+    await this.order.settled();
     await this.init.stdio.close();
     this.init.events.publish(
       taskExit({ containerId: this.init.containerId, id: this.execId, pid: this.pidValue, exitStatus: exit.status, exitedAt: exit.at }),

@@ -43,3 +43,40 @@ export class ExitLatch {
     this.fail(err);
   }
 }
+
+/**
+ * Runs a process's operations one at a time, in the order they were asked for: Start,
+ * Kill, Delete and Exec on one task never reach the runtime together (as runc-v2's
+ * per-process mutex). An exit is not an operation: it arrives whenever the kernel says.
+ */
+export class SerialQueue {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  run<T>(op: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(op, op);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+}
+
+/**
+ * The one ordering rule shared by inits and execs: a process may exit before the Start that
+ * ran it has returned, yet its start event must go out before its exit event.
+ */
+export class StartOrder {
+  private starting: Promise<void> | undefined;
+
+  async run(start: () => Promise<void>): Promise<void> {
+    this.starting = start();
+    try {
+      await this.starting;
+    } finally {
+      this.starting = undefined;
+    }
+  }
+
+  /** Resolves once a Start in progress has finished, whatever its outcome. */
+  async settled(): Promise<void> {
+    if (this.starting) await this.starting.catch(() => undefined);
+  }
+}

@@ -2,13 +2,13 @@ import { failedPrecondition, notFound } from '../errors/index.js';
 
 /**
  * The states of a container's init process and of its execs, one small class each (after
- * containerd's pkg/process): every state answers every operation, and a forbidden one says
- * which process refused it and in what state.
+ * containerd's pkg/process): every state answers every operation, decides the state that
+ * follows it, and a forbidden operation says which process refused it and in what state.
  */
 export type Status = 'created' | 'running' | 'paused' | 'stopped' | 'deleted';
 
-/** What a state may ask its process to do. Exec processes never pause or resume. */
-export interface Transitions {
+/** What a state may ask of its process. Exec processes never pause or resume. */
+export interface ProcessOps {
   doStart(): Promise<void>;
   doKill(signal: number, all: boolean): Promise<void>;
   /** Removes a process that never started. */
@@ -16,6 +16,10 @@ export interface Transitions {
   doDelete(): Promise<void>;
   doPause(): Promise<void>;
   doResume(): Promise<void>;
+  /** Moves from `from` to `to`, unless the process has left `from` meanwhile (it exited during a Start). */
+  advance(from: State, to: State): void;
+  /** Moves to `to` whatever the state is now. */
+  settle(to: State): void;
 }
 
 /** Operations on the container that only some init states allow; the state only guards them. */
@@ -23,8 +27,10 @@ export type Guarded = 'exec' | 'update' | 'checkpoint';
 
 export abstract class State {
   abstract readonly status: Status;
+  /** The guarded operations this state allows. */
+  protected readonly allows: readonly Guarded[] = [];
   /** who: "task c1" or "exec e1 of task c1", for error messages. */
-  constructor(protected readonly p: Transitions, protected readonly who: string) {}
+  constructor(protected readonly p: ProcessOps, protected readonly who: string) {}
   protected refuse(op: string): Promise<never> {
     return Promise.reject(failedPrecondition(`cannot ${op} ${this.who}: it is ${this.status}`));
   }
@@ -47,58 +53,64 @@ export abstract class State {
   }
   /** Throws unless `op` is allowed in this state. */
   guard(op: Guarded): void {
-    throw failedPrecondition(`cannot ${op} ${this.who}: it is ${this.status}`);
+    if (!this.allows.includes(op)) throw failedPrecondition(`cannot ${op} ${this.who}: it is ${this.status}`);
+  }
+  /** The state after the process's exit. */
+  exited(): State {
+    return new StoppedState(this.p, this.who);
+  }
+  protected async remove(how: () => Promise<void>): Promise<void> {
+    await how();
+    // Whatever happened meanwhile (the exit the removal caused), the process is gone now.
+    this.p.settle(new DeletedState(this.p, this.who));
   }
 }
 
 export class CreatedState extends State {
   readonly status = 'created';
-  override start() {
-    return this.p.doStart();
+  protected override readonly allows: readonly Guarded[] = ['exec', 'update'];
+  override async start() {
+    await this.p.doStart();
+    this.p.advance(this, new RunningState(this.p, this.who));
   }
   override kill(signal: number, all: boolean) {
     return this.p.doKill(signal, all);
   }
   override delete() {
-    return this.p.doDeleteCreated();
-  }
-  override guard(op: Guarded): void {
-    if (op === 'checkpoint') super.guard(op);
+    return this.remove(() => this.p.doDeleteCreated());
   }
 }
 
-/** An exec that has not started has no pid to signal. */
+/** An exec that has not started has no pid to signal, and takes no exec of its own. */
 export class ExecCreatedState extends CreatedState {
+  protected override readonly allows: readonly Guarded[] = [];
   override kill(): Promise<void> {
     return this.refuse('kill');
-  }
-  override guard(op: Guarded): void {
-    State.prototype.guard.call(this, op);
   }
 }
 
 export class RunningState extends State {
   readonly status = 'running';
+  protected override readonly allows: readonly Guarded[] = ['exec', 'update', 'checkpoint'];
   override kill(signal: number, all: boolean) {
     return this.p.doKill(signal, all);
   }
-  override pause() {
-    return this.p.doPause();
+  override async pause() {
+    await this.p.doPause();
+    this.p.advance(this, new PausedState(this.p, this.who));
   }
-  override guard(): void {}
 }
 
 export class PausedState extends State {
   readonly status = 'paused';
+  protected override readonly allows: readonly Guarded[] = ['update', 'checkpoint'];
   override kill(signal: number, all: boolean) {
     // The signal is delivered when the container thaws, as with runc-v2.
     return this.p.doKill(signal, all);
   }
-  override resume() {
-    return this.p.doResume();
-  }
-  override guard(op: Guarded): void {
-    if (op === 'exec') super.guard(op);
+  override async resume() {
+    await this.p.doResume();
+    this.p.advance(this, new RunningState(this.p, this.who));
   }
 }
 
@@ -109,7 +121,10 @@ export class StoppedState extends State {
     return Promise.reject(notFound(`process already finished: ${this.who}`));
   }
   override delete() {
-    return this.p.doDelete();
+    return this.remove(() => this.p.doDelete());
+  }
+  override exited(): State {
+    return this;
   }
 }
 
@@ -120,5 +135,8 @@ export class DeletedState extends State {
   }
   override delete(): Promise<void> {
     return Promise.reject(notFound(`${this.who} is deleted`));
+  }
+  override exited(): State {
+    return this;
   }
 }

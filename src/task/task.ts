@@ -1,13 +1,12 @@
-import path from 'node:path';
 import type { Logger } from 'pino';
 import type { CheckpointSpec, RuntimeDriver } from '../backends/types.js';
-import { alreadyExists, notFound } from '../errors/index.js';
+import { alreadyExists, failedPrecondition, notFound } from '../errors/index.js';
 import type { EventSink } from '../events/sink.js';
 import { taskCheckpointed, taskExecAdded, taskExit, taskPaused, taskResumed, taskStart } from '../events/topics.js';
 import type { ProcessStdio } from '../io/process-stdio.js';
 import { ExecProcess } from './exec.js';
-import { ExitLatch, type Exit, type StdioPaths } from './process.js';
-import { CreatedState, DeletedState, PausedState, RunningState, StoppedState, type State, type Transitions } from './states.js';
+import { ExitLatch, SerialQueue, StartOrder, type Exit, type StdioPaths } from './process.js';
+import { CreatedState, type ProcessOps, type State } from './states.js';
 
 export type { Exit, StdioPaths } from './process.js';
 
@@ -23,8 +22,6 @@ export interface TaskInit {
   log: Logger;
   /** Resolves when pid exits (the daemon's reaper). */
   watch(pid: number): Promise<Exit>;
-  /** For the init only, when the runtime reports its exit itself; default watch. */
-  watchInit?(pid: number): Promise<Exit>;
   sharedPidNamespace: boolean;
   /** Set when Create asked for a restore: Start restores instead of starting. */
   restore?: { checkpoint: CheckpointSpec; pidFile: string };
@@ -42,17 +39,18 @@ const EXEC_EXIT_GRACE_MS = 5000;
 /**
  * One container: its init process and its execs. Exits arrive from the reaper at any
  * moment; the start event always goes out before the exit event, even when the process
- * dies before Start returns, and the init's exit goes out after its execs'.
+ * dies before Start returns, and the init's exit goes out after its execs'. Operations
+ * on the task run one at a time (its queue); an exit needs no turn.
  */
-export class Task implements Transitions {
+export class Task implements ProcessOps {
   readonly id: string;
   readonly bundle: string;
   readonly stdioPaths: StdioPaths;
-  readonly createdAt = new Date();
   private pidValue: number;
   private state: State;
   private readonly latch = new ExitLatch();
-  private starting: Promise<void> | undefined;
+  private readonly order = new StartOrder();
+  private readonly queue = new SerialQueue();
   private readonly execs = new Map<string, ExecProcess>();
   private readonly who: string;
 
@@ -68,8 +66,22 @@ export class Task implements Transitions {
 
   private track(pid: number): void {
     this.pidValue = pid;
-    void (this.init.watchInit ?? this.init.watch)(pid).then((exit) => this.onExit(exit));
+    void this.watchInit(pid).then((exit) => this.onExit(exit));
     this.init.onPid?.(pid);
+  }
+
+  /** A sandboxed init's exit is the runtime's to tell (runsc wait); the reaper's otherwise, and as a fallback. */
+  private watchInit(pid: number): Promise<Exit> {
+    const { driver, watch } = this.init;
+    if (!driver.capabilities.reportsExit) return watch(pid);
+    return driver.wait(this.id).then((status) => ({ status, at: new Date() }), () => watch(pid));
+  }
+
+  advance(from: State, to: State): void {
+    if (this.state === from) this.state = to;
+  }
+  settle(to: State): void {
+    this.state = to;
   }
 
   get pid(): number {
@@ -86,23 +98,23 @@ export class Task implements Transitions {
   }
 
   start(): Promise<void> {
-    return this.state.start();
+    return this.queue.run(() => this.state.start());
   }
   kill(signal: number, all: boolean): Promise<void> {
-    return this.state.kill(signal, all);
+    return this.queue.run(() => this.state.kill(signal, all));
   }
   /** Resolves after the exit and its event. */
   wait(): Promise<Exit> {
     return this.latch.promise;
   }
   delete(): Promise<void> {
-    return this.state.delete();
+    return this.queue.run(() => this.state.delete());
   }
   pause(): Promise<void> {
-    return this.state.pause();
+    return this.queue.run(() => this.state.pause());
   }
   resume(): Promise<void> {
-    return this.state.resume();
+    return this.queue.run(() => this.state.resume());
   }
   closeStdin(): void {
     this.init.stdio.closeStdin();
@@ -121,9 +133,19 @@ export class Task implements Transitions {
 
   // ---- execs
 
-  addExec(execId: string, process: unknown, stdio: ProcessStdio, stdioPaths: StdioPaths): ExecProcess {
-    this.state.guard('exec');
-    if (this.execs.has(execId)) throw alreadyExists(`exec ${execId} of task ${this.id} already exists`);
+  /**
+   * Adds an exec in its turn: the task is checked before the exec's stdio is opened, and
+   * cannot be deleted in between.
+   */
+  addExec(execId: string, process: unknown, openStdio: () => Promise<ProcessStdio>, stdioPaths: StdioPaths): Promise<ExecProcess> {
+    return this.queue.run(async () => {
+      this.canExec(execId);
+      const stdio = await openStdio();
+      return this.newExec(execId, process, stdio, stdioPaths);
+    });
+  }
+
+  private newExec(execId: string, process: unknown, stdio: ProcessStdio, stdioPaths: StdioPaths): ExecProcess {
     const exec = new ExecProcess({
       containerId: this.id,
       execId,
@@ -140,8 +162,7 @@ export class Task implements Transitions {
     return exec;
   }
 
-  /** Throws unless the container can take an exec now (checked before its stdio is opened). */
-  canExec(execId: string): void {
+  private canExec(execId: string): void {
     this.state.guard('exec');
     if (this.execs.has(execId)) throw alreadyExists(`exec ${execId} of task ${this.id} already exists`);
   }
@@ -152,11 +173,13 @@ export class Task implements Transitions {
     return exec;
   }
 
-  async deleteExec(execId: string): Promise<ExecProcess> {
-    const exec = this.exec(execId);
-    await exec.delete();
-    this.execs.delete(execId);
-    return exec;
+  deleteExec(execId: string): Promise<ExecProcess> {
+    return this.queue.run(async () => {
+      const exec = this.exec(execId);
+      await exec.delete();
+      this.execs.delete(execId);
+      return exec;
+    });
   }
 
   get execCount(): number {
@@ -165,23 +188,36 @@ export class Task implements Transitions {
 
   // ---- container-wide operations
 
-  async update(resources: unknown): Promise<void> {
-    this.state.guard('update');
-    await this.init.driver.update(this.id, resources);
+  update(resources: unknown): Promise<void> {
+    return this.queue.run(async () => {
+      this.state.guard('update');
+      this.can('update');
+      await this.init.driver.update(this.id, resources);
+    });
   }
 
-  async checkpoint(spec: CheckpointSpec): Promise<void> {
-    this.state.guard('checkpoint');
-    await this.init.driver.checkpoint(this.id, spec);
-    this.init.events.publish(taskCheckpointed({ containerId: this.id, checkpoint: spec.imagePath }));
+  checkpoint(spec: CheckpointSpec): Promise<void> {
+    return this.queue.run(async () => {
+      this.state.guard('checkpoint');
+      this.can('checkpoint');
+      await this.init.driver.checkpoint(this.id, spec);
+      this.init.events.publish(taskCheckpointed({ containerId: this.id, checkpoint: spec.imagePath }));
+    });
+  }
+
+  /** Refuses what the runtime declares it cannot do, naming it. */
+  private can(op: 'pause' | 'update' | 'checkpoint' | 'restore'): void {
+    const d = this.init.driver;
+    if (!d.capabilities[op]) throw failedPrecondition(`cannot ${op} ${this.who}: runtime ${d.name} does not support ${op}`);
   }
 
   // ---- transitions
 
-  async doStart(): Promise<void> {
+  doStart(): Promise<void> {
     const i = this.init;
-    this.starting = (async () => {
+    return this.order.run(async () => {
       if (i.restore) {
+        this.can('restore');
         const pid = await i.driver.restore({
           id: this.id,
           bundle: this.bundle,
@@ -195,30 +231,31 @@ export class Task implements Transitions {
       } else {
         await i.driver.start(this.id);
       }
-      if (!this.latch.exit && this.state.status === 'created') this.state = new RunningState(this, this.who);
       i.events.publish(taskStart({ containerId: this.id, pid: this.pidValue }));
       i.log.info({ pid: this.pidValue }, 'started');
-    })();
-    try {
-      await this.starting;
-    } finally {
-      this.starting = undefined;
-    }
+    });
   }
 
   async doKill(signal: number, all: boolean): Promise<void> {
-    await this.init.driver.kill(this.id, signal, all || this.init.sharedPidNamespace);
+    const { driver, sharedPidNamespace } = this.init;
+    if (this.state.status === 'created' && !driver.capabilities.killCreated) {
+      // A runtime that cannot signal a container before it starts (runsc) can still remove
+      // it: the task must never be stuck where neither Kill nor Delete gets it out.
+      await driver.delete(this.id, true);
+      return;
+    }
+    await driver.kill(this.id, signal, all || sharedPidNamespace);
   }
 
   async doPause(): Promise<void> {
+    this.can('pause');
     await this.init.driver.pause(this.id);
-    if (this.state.status === 'running') this.state = new PausedState(this, this.who);
     this.init.events.publish(taskPaused({ containerId: this.id }));
   }
 
   async doResume(): Promise<void> {
+    this.can('pause');
     await this.init.driver.resume(this.id);
-    if (this.state.status === 'paused') this.state = new RunningState(this, this.who);
     this.init.events.publish(taskResumed({ containerId: this.id }));
   }
 
@@ -248,18 +285,16 @@ export class Task implements Transitions {
       this.init.log.debug({ err }, 'runtime delete after exit');
     }
     await this.init.cleanup();
-    this.state = new DeletedState(this, this.who);
   }
 
   private async onExit(exit: Exit): Promise<void> {
-    this.state = new StoppedState(this, this.who);
+    this.state = this.state.exited();
     const i = this.init;
     if (i.sharedPidNamespace) {
       // Without its own pid namespace the init's children outlive it; take them along.
       await i.driver.kill(this.id, 9, true).catch(() => undefined);
     }
-    // The exit event must follow the start event even if the process beat Start.
-    if (this.starting) await this.starting.catch(() => undefined);
+    await this.order.settled();
     await this.execsGone();
     await i.stdio.close();
     await i.beforeExitEvent?.().catch((err) => i.log.warn({ err }, 'before exit event'));
@@ -275,9 +310,5 @@ export class Task implements Transitions {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.all(running), new Promise((r) => (timer = setTimeout(r, EXEC_EXIT_GRACE_MS)))]);
     clearTimeout(timer);
-  }
-
-  get rootfs(): string {
-    return path.join(this.bundle, 'rootfs');
   }
 }

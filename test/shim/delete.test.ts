@@ -8,7 +8,7 @@ import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { containerd } from '../../src/gen/proto.js';
-import { markTaskDeleted, writeTaskRecord } from '../../src/task/record.js';
+import { markTaskDeleted, writeTaskRecord } from '../../src/backends/record.js';
 import { repoRoot } from '../e2e/lib/image.js';
 import { tempDir } from '../helpers/tmp.js';
 

@@ -3,7 +3,7 @@ import pino from 'pino';
 import { CapturingSink } from '../../src/events/sink.js';
 import { Task, type Exit } from '../../src/task/task.js';
 import type { ProcessStdio } from '../../src/io/process-stdio.js';
-import type { RuntimeDriver } from '../../src/backends/types.js';
+import { stubDriver } from '../helpers/stub-driver.js';
 import { ErrorKind } from '../../src/errors/index.js';
 import { decodeTaskEvent } from '../../src/events/topics.js';
 
@@ -12,27 +12,8 @@ function harness() {
   const calls: string[] = [];
   const exits = new Map<number, (e: Exit) => void>();
   const watchers = new Map<number, Promise<Exit>>();
-  let nextPid = 100;
-  const driver: RuntimeDriver = {
-    name: 'fake',
-    binary: 'fake',
-    root: '/fake',
-    command: ['fake'],
-    create: async () => 1,
-    start: async (id) => void calls.push(`start ${id}`),
-    kill: async (id, sig, all) => void calls.push(`kill ${id} ${sig} ${all}`),
-    delete: async (id) => void calls.push(`delete ${id}`),
-    ps: async () => [1, 100],
-    exec: async (s) => {
-      calls.push(`exec ${s.execId}`);
-      return nextPid++;
-    },
-    pause: async (id) => void calls.push(`pause ${id}`),
-    resume: async (id) => void calls.push(`resume ${id}`),
-    update: async (id, r) => void calls.push(`update ${id} ${JSON.stringify(r)}`),
-    checkpoint: async (id) => void calls.push(`checkpoint ${id}`),
-    restore: async () => 50,
-  };
+  const driver = stubDriver(calls);
+
   const watch = (pid: number) => {
     let p = watchers.get(pid);
     if (!p) {
@@ -81,7 +62,7 @@ const kind = async (p: Promise<unknown>) => p.then(() => 'ok', (e: { kind?: stri
 t.test('exec lifecycle: events carry the exec id; the init exit comes after its execs', async (t) => {
   const h = harness();
   await h.task.start();
-  const e1 = h.task.addExec('e1', { args: ['true'] }, h.stdio(), { stdin: '', stdout: '', stderr: '', terminal: false });
+  const e1 = await h.task.addExec('e1', { args: ['true'] }, async () => h.stdio(), { stdin: '', stdout: '', stderr: '', terminal: false });
   t.equal(e1.status, 'created');
   t.equal(await kind(e1.kill(9)), ErrorKind.FailedPrecondition, 'no kill before start');
   await e1.start();
@@ -103,7 +84,7 @@ t.test('exec lifecycle: events carry the exec id; the init exit comes after its 
 t.test('an exec that exits before Start returns: exec-started still precedes its exit', async (t) => {
   const h = harness();
   await h.task.start();
-  const e = h.task.addExec('fast', { args: ['true'] }, h.stdio(), { stdin: '', stdout: '', stderr: '', terminal: false });
+  const e = await h.task.addExec('fast', { args: ['true'] }, async () => h.stdio(), { stdin: '', stdout: '', stderr: '', terminal: false });
   h.exit(100, 0); // the pid exits the moment it exists
   await e.start();
   await e.exited;
@@ -117,7 +98,7 @@ t.test('pause and resume: states, events, and what each state refuses', async (t
   t.equal(await kind(h.task.resume()), ErrorKind.FailedPrecondition, 'no resume while running');
   await h.task.pause();
   t.equal(h.task.status, 'paused');
-  t.equal(await kind(Promise.resolve().then(() => h.task.addExec('x', {}, h.stdio(), { stdin: '', stdout: '', stderr: '', terminal: false }))), ErrorKind.FailedPrecondition, 'no exec while paused');
+  t.equal(await kind(h.task.addExec('x', {}, async () => h.stdio(), { stdin: '', stdout: '', stderr: '', terminal: false })), ErrorKind.FailedPrecondition, 'no exec while paused');
   await h.task.update({ memory: { limit: 1 } });
   await h.task.kill(15, false);
   await h.task.resume();
@@ -135,7 +116,7 @@ t.test('delete takes the execs and the rootfs along', async (t) => {
   const h = harness();
   await h.task.start();
   const io = h.stdio();
-  h.task.addExec('e1', { args: ['true'] }, io, { stdin: '', stdout: '', stderr: '', terminal: false });
+  await h.task.addExec('e1', { args: ['true'] }, async () => io, { stdin: '', stdout: '', stderr: '', terminal: false });
   h.exit(1, 0);
   await h.task.wait();
   await h.task.delete();

@@ -1,13 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { failedPrecondition, internal } from '../../errors/index.js';
-import type { CheckpointSpec, CreateSpec, ExecSpec, RestoreSpec, RuntimeDriver } from '../types.js';
+import { failedPrecondition, internal, notFound } from '../../errors/index.js';
+import type { CheckpointSpec, CreateSpec, DriverCapabilities, ExecSpec, RestoreSpec, RuntimeDriver } from '../types.js';
 import {
   checkpointArgs, createArgs, deleteArgs, execArgs, killArgs, pauseArgs, psArgs, restoreArgs, resumeArgs, startArgs, updateArgs,
   type GlobalOptions,
 } from './args.js';
-import { flavourGlobalArgs, launch, parseWaitOutput, stdioAtStart, type Flavour, type Launch } from './flavour.js';
+import { flavourCapabilities, flavourGlobalArgs, launch, parseWaitOutput, stdioAtStart, type Flavour, type Launch } from './flavour.js';
 import { runRuntime, RuntimeCommandError } from './runner.js';
 import { dupCloexec } from '../../sys/fds.js';
 
@@ -29,8 +29,8 @@ export interface OciDriverOptions {
 /** The OCI runtime CLI driver: runc and anything that speaks its command line. */
 export class OciDriver implements RuntimeDriver {
   readonly name: string;
-  readonly binary: string;
   readonly flavour: Flavour;
+  readonly capabilities: DriverCapabilities;
   private readonly launch: Launch;
   /** Bundle of each container we know: its runtime log and scratch files live there. */
   private readonly bundles = new Map<string, string>();
@@ -39,17 +39,17 @@ export class OciDriver implements RuntimeDriver {
 
   constructor(private readonly o: OciDriverOptions) {
     this.name = o.name;
-    this.binary = o.binary;
     this.flavour = o.flavour ?? 'runc';
+    this.capabilities = flavourCapabilities(this.flavour);
     this.launch = launch(this.flavour, o.binary, o.hybridV2Mount);
   }
 
-  /** The argv that reaches this namespace's containers, for `delete` from the bundle alone. */
-  get command(): string[] {
-    return [this.launch.file, ...this.launch.prefix, ...flavourGlobalArgs(this.flavour, { root: this.root, systemdCgroup: this.o.systemdCgroup, extra: this.o.extraArgs })];
+  cleanupArgv(id: string): string[] {
+    const globals = flavourGlobalArgs(this.flavour, { root: this.root, systemdCgroup: this.o.systemdCgroup, extra: this.o.extraArgs });
+    return [this.launch.file, ...this.launch.prefix, ...globals, ...deleteArgs(id, true)];
   }
 
-  get root(): string {
+  private get root(): string {
     return path.join(this.o.root, this.o.namespace);
   }
 
@@ -118,13 +118,9 @@ export class OciDriver implements RuntimeDriver {
     this.pendingStdio.delete(id);
   }
 
-  /** runsc only: the exit status from `runsc wait`, which knows it when the host pid does not. */
+  /** The exit status from `runsc wait`, which knows it when the host pid does not. */
   async wait(id: string): Promise<number> {
     return parseWaitOutput(await this.run(id, ['wait', id]));
-  }
-
-  get waitsItself(): boolean {
-    return this.flavour === 'runsc';
   }
 
   async restore(spec: RestoreSpec): Promise<number> {
@@ -148,6 +144,16 @@ export class OciDriver implements RuntimeDriver {
 
   async kill(id: string, signal: number, all: boolean): Promise<void> {
     await this.run(id, killArgs(id, signal, all));
+  }
+
+  /** As runc-v2 does for execs: kill(2) on the host pid, no runtime call. */
+  async killExec(id: string, pid: number, signal: number): Promise<void> {
+    try {
+      process.kill(pid, signal);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ESRCH') throw notFound(`${this.name}: exec pid ${pid} of ${id} is gone`, err);
+      throw err;
+    }
   }
 
   async delete(id: string, force: boolean): Promise<void> {
@@ -198,11 +204,6 @@ export class OciDriver implements RuntimeDriver {
     } catch (err) {
       throw withCriuLog(err, spec.workPath, 'dump.log');
     }
-  }
-
-  /** Remembers an adopted task's bundle (after a daemon restart). */
-  adopt(id: string, bundle: string): void {
-    this.bundles.set(id, bundle);
   }
 }
 

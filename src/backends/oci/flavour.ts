@@ -4,6 +4,7 @@
  * subcommands and their flags) is shared in args.ts.
  */
 import type { GlobalOptions } from './args.js';
+import type { DriverCapabilities } from '../types.js';
 
 export type Flavour = 'runc' | 'crun' | 'runsc';
 
@@ -28,6 +29,18 @@ export function launch(flavour: Flavour, binary: string, hybridV2Mount?: string)
     };
   }
   return { file: binary, prefix: [] };
+}
+
+const RUNC_LIKE: DriverCapabilities = { killCreated: true, reportsExit: false, pause: true, update: true, checkpoint: true, restore: true };
+
+/**
+ * runsc refuses to signal a container it created but did not start, and knows a sandboxed
+ * init's exit when the host pid does not (gVisor's own shim asks `runsc wait` too).
+ */
+const RUNSC: DriverCapabilities = { ...RUNC_LIKE, killCreated: false, reportsExit: true };
+
+export function flavourCapabilities(flavour: Flavour): DriverCapabilities {
+  return flavour === 'runsc' ? RUNSC : RUNC_LIKE;
 }
 
 /** Global flags, in the flavour's spelling: runsc wants `--flag=value`. */

@@ -3,16 +3,19 @@ import path from 'node:path';
 import { openError } from '../io/fd-set.js';
 
 /**
- * What `delete` needs to clean a task up from disk alone, after the daemon is gone: which
- * runtime binary and root created it. Written into the bundle at Create.
+ * What `delete` needs to clean a task up from disk alone, after the daemon is gone: the
+ * argv its runtime removes it with. Written into the bundle at Create.
  */
 export interface TaskRecord {
   id: string;
   namespace: string;
+  /** The runtime's name in the config (or the delegate's binary). */
   runtime: string;
-  binary: string;
-  root: string;
-  /** The runtime's argv up to its subcommand (a wrapper, the binary, its global flags). */
+  /** The argv that force-deletes the container with no daemon left (RuntimeDriver.cleanupArgv). */
+  cleanup?: string[];
+  /** Records of tasks created before `cleanup` existed name the binary, root and global flags instead. */
+  binary?: string;
+  root?: string;
   command?: string[];
   /** The routing decision that chose the runtime. */
   decision?: unknown;

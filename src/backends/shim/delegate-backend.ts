@@ -1,26 +1,35 @@
 /**
- * Tasks served by another shim v2 (Kata's, or any delegate): every Task RPC for them is
- * forwarded unchanged and its status codes come back unchanged. The delegate publishes its
- * own events to containerd, so we publish none for its tasks, except when it dies: then
- * its tasks get the exit (from its `delete`, else 255) nobody else will report.
+ * The delegate backend: tasks served by another shim v2 (Kata's, or any delegate). Every
+ * Task RPC for them is forwarded unchanged and its status codes come back unchanged. The
+ * delegate publishes its own events to containerd, so we publish none for its tasks,
+ * except when it dies: then its tasks get the exit (from its `delete`, else 255) nobody
+ * else will report.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { TtrpcClient } from '../transport/ttrpc/client.js';
-import { probeUnixSocket } from '../transport/probe.js';
-import type { CallContext, ServiceClient } from '../transport/service.js';
-import { taskServiceV2, type TaskServiceDefinition } from '../api/task.js';
-import { describe, notFound } from '../errors/index.js';
-import type { EventSink } from '../events/sink.js';
-import { taskDelete, taskExit, timestamp } from '../events/topics.js';
-import { deleteDelegate, encodeOptionsAny, startDelegate, type DelegateCommand } from '../backends/shim/launch.js';
-import type { Exit } from './process.js';
+import { TtrpcClient } from '../../transport/ttrpc/client.js';
+import { probeUnixSocket } from '../../transport/probe.js';
+import { taskServiceV2, type TaskApi, type TaskCallContext, type TaskClient } from '../../api/task.js';
+import { describe, notFound } from '../../errors/index.js';
+import type { EventSink } from '../../events/sink.js';
+import { taskDelete, taskExit, timestamp } from '../../events/topics.js';
+import { writeTaskRecord } from '../record.js';
+import type { TaskBackend, TaskSummary } from '../types.js';
+import { deleteDelegate, encodeOptionsAny, startDelegate, type DelegateCommand } from './launch.js';
+
+interface Exit {
+  status: number;
+  at: Date;
+}
+
+type Api = Omit<TaskApi, 'Create' | 'Connect' | 'Shutdown'>;
+type Method = keyof Api;
 
 interface Delegate {
   address: string;
   client: TtrpcClient;
-  task: ServiceClient<TaskServiceDefinition>;
+  task: TaskClient;
   ids: Set<string>;
   /** Where its starts ran: the first is its working directory, kept until it is gone. */
   workDirs: Set<string>;
@@ -45,27 +54,46 @@ const WAIT_STATUS = { stopped: 3 };
 /** What a shim's start writes into its working directory. */
 const OWN_FILES = new Set(['address', 'shim.pid', 'bootstrap.json']);
 
-export class DelegatedTasks {
+export class DelegateBackend implements TaskBackend {
   private readonly tasks = new Map<string, DelegatedTask>();
   private readonly delegates = new Map<string, Delegate>();
 
   /** workRoot: a directory of ours for the delegates' start (see DelegateCommand.workDir). */
-  constructor(private readonly o: { events: EventSink; log: Logger; workRoot: string }) {}
+  constructor(private readonly o: { namespace: string; events: EventSink; log: Logger; workRoot: string }) {}
 
-  get size(): number {
-    return this.tasks.size;
+  taskPid(id: string): number {
+    return this.tasks.get(id)?.pid ?? 0;
   }
 
-  has(id: string | null | undefined): boolean {
-    return !!id && this.tasks.has(id);
+  summaries(): TaskSummary[] {
+    return [...this.tasks.values()].map((t) => ({ id: t.id, runtime: t.cmd.binary, status: t.exit ? 'stopped' : 'delegated', pid: t.pid }));
   }
 
-  ids(): string[] {
-    return [...this.tasks.keys()];
+  /** Shuts down every delegate still running (the daemon is leaving). */
+  async close(): Promise<void> {
+    for (const d of [...this.delegates.values()]) {
+      d.leaving = true;
+      this.delegates.delete(d.address);
+      d.client.close();
+      this.removeWorkDirs(d);
+    }
   }
 
   /** Starts (or finds) the delegate for this task and forwards Create to it. */
-  async create(req: Parameters<ServiceClient<TaskServiceDefinition>['Create']>[0], cmd: DelegateCommand, ctx?: CallContext) {
+  async create(
+    task: { id: string; bundle: string; request: Parameters<TaskApi['Create']>[0] },
+    cmd: DelegateCommand,
+    decision: unknown,
+    ctx?: TaskCallContext,
+  ): Promise<Awaited<ReturnType<TaskApi['Create']>>> {
+    const req = task.request;
+    writeTaskRecord(task.bundle, {
+      id: task.id,
+      namespace: this.o.namespace,
+      runtime: cmd.binary,
+      decision,
+      delegate: { binary: cmd.binary, address: cmd.address, publishBinary: cmd.publishBinary },
+    });
     const workDir = this.workDir(cmd);
     let d: Delegate;
     try {
@@ -131,11 +159,27 @@ export class DelegatedTasks {
     return t;
   }
 
+  Start: Api['Start'] = (req, ctx) => this.call('Start', req, ctx);
+  State: Api['State'] = (req, ctx) => this.call('State', req, ctx);
+  Wait: Api['Wait'] = (req, ctx) => this.call('Wait', req, ctx);
+  Kill: Api['Kill'] = (req, ctx) => this.call('Kill', req, ctx);
+  Delete: Api['Delete'] = (req, ctx) => this.call('Delete', req, ctx);
+  Pids: Api['Pids'] = (req, ctx) => this.call('Pids', req, ctx);
+  Exec: Api['Exec'] = (req, ctx) => this.call('Exec', req, ctx);
+  ResizePty: Api['ResizePty'] = (req, ctx) => this.call('ResizePty', req, ctx);
+  CloseIO: Api['CloseIO'] = (req, ctx) => this.call('CloseIO', req, ctx);
+  Pause: Api['Pause'] = (req, ctx) => this.call('Pause', req, ctx);
+  Resume: Api['Resume'] = (req, ctx) => this.call('Resume', req, ctx);
+  Update: Api['Update'] = (req, ctx) => this.call('Update', req, ctx);
+  Stats: Api['Stats'] = (req, ctx) => this.call('Stats', req, ctx);
+  Checkpoint: Api['Checkpoint'] = (req, ctx) => this.call('Checkpoint', req, ctx);
+
   /**
    * Forwards one RPC for a delegated task. While the delegate is alive the answer is its own;
    * after it died, we answer from the exit we recorded.
    */
-  async call(method: keyof TaskServiceDefinition, req: { id?: string | null; execId?: string | null }, ctx?: CallContext): Promise<unknown> {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  private async call<M extends Method>(method: M, req: { id?: string | null; execId?: string | null }, ctx?: TaskCallContext): Promise<any> {
     const t = this.get(req.id ?? '');
     if (t.exit) return this.afterDeath(t, method, req);
     const fn = t.delegate.task[method] as (r: unknown, o?: { signal?: AbortSignal }) => Promise<unknown>;
@@ -155,7 +199,7 @@ export class DelegatedTasks {
     return res;
   }
 
-  private async afterDeath(t: DelegatedTask, method: keyof TaskServiceDefinition, req: { execId?: string | null }): Promise<unknown> {
+  private async afterDeath(t: DelegatedTask, method: Method, req: { execId?: string | null }): Promise<unknown> {
     const exit = t.exit!;
     if (req.execId) throw notFound(`exec ${req.execId} of task ${t.id}: its shim is gone`);
     switch (method) {

@@ -1,0 +1,127 @@
+/**
+ * What one daemon is made of, and how its parts are joined: the reaper and the event
+ * publisher below, the two backends, the choice between them, the Task service on top,
+ * and the servers that expose it. The daemon's lifecycle (readiness, idle exit) is serve.ts's.
+ */
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { Config } from '../config/config.js';
+import { taskServiceV2, taskServiceV3 } from '../api/task.js';
+import { debugService } from '../api/debug.js';
+import { TtrpcServer } from '../transport/ttrpc/server.js';
+import { ForwardPublisher } from '../events/publisher.js';
+import { Reaper } from '../sys/reaper.js';
+import { describe } from '../errors/index.js';
+import { DelegateBackend } from '../backends/shim/delegate-backend.js';
+import { LocalBackend } from '../task/local-backend.js';
+import { CgroupMonitor } from '../task/monitor.js';
+import type { NewTask, Placement } from '../task/placement.js';
+import { TaskService } from '../task/service.js';
+import type { ShimArgs } from './argv.js';
+import { BackendChoice } from './backend-choice.js';
+import { CallLog } from './call-log.js';
+import type { DaemonLog } from './log.js';
+import { DaemonMetrics } from './metrics.js';
+import { VERSION } from './version.js';
+
+export interface Daemon {
+  service: TaskService;
+  reaper: Reaper;
+  events: ForwardPublisher;
+  callLog: CallLog;
+  metrics: DaemonMetrics;
+  backends: { local: LocalBackend; delegates: DelegateBackend };
+}
+
+export interface WiringInput {
+  args: ShimArgs;
+  cfg: Config;
+  log: Logger;
+  daemonLog: DaemonLog;
+  /** The daemon's own directory (its card, its log, its delegates' working dirs). */
+  stateDir: string;
+  onIdle(idle: boolean): void;
+  onShutdown(now: boolean): void;
+}
+
+export function wireDaemon(w: WiringInput): Daemon {
+  const { args, cfg, log } = w;
+  const reaper = new Reaper({ onError: (err) => log.warn({ err: describe(err) }, 'reaper') });
+  const events = new ForwardPublisher({
+    ttrpcAddress: process.env.TTRPC_ADDRESS || `${args.address}.ttrpc`,
+    namespace: args.namespace,
+    logger: log,
+  });
+  const local = new LocalBackend({ namespace: args.namespace, events, reaper, log, logs: w.daemonLog, monitor: new CgroupMonitor(log) });
+  const delegates = new DelegateBackend({ namespace: args.namespace, events, log, workRoot: path.join(w.stateDir, 'delegates') });
+  const callLog = new CallLog();
+  const metrics = new DaemonMetrics(() => [local, delegates].flatMap((b) => b.summaries()).map((t) => ({ runtime: t.runtime, state: t.status })));
+  callLog.onCall(metrics.onCall);
+  const choice = new BackendChoice(
+    cfg,
+    {
+      namespace: args.namespace,
+      address: args.address,
+      publishBinary: args.publishBinary,
+      debug: args.debug,
+      env: process.env,
+      timeoutMs: cfg.runtimeTimeoutMs,
+    },
+    log,
+    { decided: (d) => metrics.decided(d.runtime, d.rule), refused: (rule, kind) => metrics.refused(rule, kind) },
+  );
+  const place = (task: NewTask): Placement => {
+    const c = choice.choose({ id: task.id, bundle: task.bundle, annotations: task.spec.annotations });
+    switch (c.kind) {
+      case 'oci':
+        return { backend: local, create: () => local.create(task, c.driver, c.decision) };
+      case 'shim':
+        return { backend: delegates, create: (ctx) => delegates.create(task, c.command, c.decision, ctx) };
+    }
+  };
+  const service = new TaskService({
+    version: VERSION,
+    place,
+    forget: (id) => choice.forget(id),
+    onIdle: w.onIdle,
+    onShutdown: w.onShutdown,
+  });
+  return { service, reaper, events, callLog, metrics, backends: { local, delegates } };
+}
+
+export interface Listener {
+  close(): Promise<void>;
+}
+
+/**
+ * Serves the Task service (v2 and v3 names), and the debug service, on the protocol the
+ * config names. grpc-js is loaded only when asked for: it costs every daemon start.
+ */
+export async function listen(
+  d: Daemon,
+  cfg: Config,
+  at: { socket: string; listenFd?: number },
+  o: { log: Logger; onConnection(): void },
+): Promise<Listener> {
+  const info = () => ({ tasks: d.service.size, version: VERSION });
+  if (cfg.protocol === 'grpc') {
+    const { GrpcServer } = await import('../transport/grpc/server.js');
+    const g = new GrpcServer();
+    g.addService(taskServiceV3, d.service);
+    g.addService(taskServiceV2, d.service);
+    g.addService(debugService, d.callLog.service(info));
+    g.observe(d.callLog.observe);
+    await g.listen(at.socket);
+    return g;
+  }
+  const t = new TtrpcServer({
+    onProtocolError: (err) => o.log.warn({ err: err.message }, 'dropped a connection'),
+    onConnection: o.onConnection,
+  });
+  t.addService(taskServiceV2, d.service);
+  t.addService(taskServiceV3, d.service);
+  t.addService(debugService, d.callLog.service(info));
+  t.observe(d.callLog.observe);
+  await t.listen(at.listenFd !== undefined ? { fd: at.listenFd } : at.socket);
+  return t;
+}
