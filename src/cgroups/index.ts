@@ -11,17 +11,3 @@ export { type MetricsAny, V1_METRICS_TYPE, V2_METRICS_TYPE, collectMetrics, enco
 export { type V1Metrics, readV1Metrics } from './v1-stats.js';
 export { UNLIMITED, type V2Metrics, readV2Metrics } from './v2-stats.js';
 export { type OomWatch, type OomWatchEnd, type OomWatchOptions, watchOom } from './oom.js';
-export {
-  LINUX_RESOURCES_TYPE,
-  type LinuxBlockIO,
-  type LinuxCPU,
-  type LinuxHugepageLimit,
-  type LinuxMemory,
-  type LinuxPids,
-  type LinuxResources,
-  type LinuxThrottleDevice,
-  type LinuxWeightDevice,
-  type ResourcesAny,
-  decodeLinuxResources,
-  writeResourcesFile,
-} from './resources.js';

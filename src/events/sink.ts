@@ -9,10 +9,6 @@ export interface EventSink {
   publish(event: TaskEvent): void;
 }
 
-/** Drops everything: for tools and tests that have no containerd to tell. */
-export class NullSink implements EventSink {
-  publish(): void {}
-}
 
 /** Records events in publish order: the fake to hand the task layer in tests. */
 export class CapturingSink implements EventSink {

@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { failedPrecondition } from '../errors/index.js';
-import { createConsoleSocket, startConsoleCopy, type ConsoleCopy, type ConsoleSocket } from './console.js';
+import { createConsoleSocket, type ConsoleSocket } from './console-socket.js';
+import { startConsoleCopy, type ConsoleCopy } from './terminal-copy.js';
 import { openProcessIO, type ProcessIO } from './process-io.js';
 import type { StdioSpec } from './uri.js';
 

@@ -39,8 +39,14 @@ export async function runRuntime(binary: string, args: readonly string[], opts: 
   const why =
     logged || stderr || result.error?.message || (result.timedOut ? `timed out after ${opts.timeoutMs} ms` : `exit status ${result.exitCode ?? result.signal}`);
   const command = `${binary} ${opts.command}`;
-  const kind = result.timedOut ? ErrorKind.DeadlineExceeded : classify(why);
+  const kind = result.timedOut ? ErrorKind.DeadlineExceeded : spawnFailed(result.error) ? ErrorKind.FailedPrecondition : classify(why);
   return Promise.reject(new RuntimeCommandError(kind, `${command}: ${why}`, [binary, ...args], result.exitCode, stderr, { cause: result.error }));
+}
+
+/** The binary could not be run at all (missing, not executable): the node's to fix. */
+function spawnFailed(err: Error | undefined): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOENT' || code === 'EACCES' || code === 'ENOEXEC';
 }
 
 interface RunResult {
@@ -96,11 +102,23 @@ function run(binary: string, args: readonly string[], opts: RunOptions): Promise
   });
 }
 
-/** The runtime's words decide the kind, as containerd's runc shim does (checkKillError). */
-function classify(message: string): ErrorKind {
-  if (/does not exist|not found|no such container/i.test(message)) return ErrorKind.NotFound;
-  if (/process already finished|container not running|no such process/i.test(message)) return ErrorKind.NotFound;
-  if (/already exists/i.test(message)) return ErrorKind.AlreadyExists;
+/**
+ * The runtime's words decide the kind, as containerd's runc shim does (checkKillError), so
+ * containerd gets a code it can act on. Unknown is left for what truly matches nothing.
+ */
+const KINDS: [RegExp, ErrorKind][] = [
+  [/does not exist|not found|no such container|process already finished|container not running|no such process/i, ErrorKind.NotFound],
+  [/already exists/i, ErrorKind.AlreadyExists],
+  // A container in the wrong state for the call: paused, stopped, not yet started.
+  [/in state \w+|is (not )?(running|paused|stopped|created)|container .* is not|cannot (pause|resume|signal|exec|checkpoint)|not paused|already paused|not supported|unsupported/i, ErrorKind.FailedPrecondition],
+  [/invalid argument|unknown flag|flag provided but not defined|invalid (spec|config|process|value)|parse .* json|unmarshal/i, ErrorKind.InvalidArgument],
+  [/no space left|cannot allocate memory|too many open files|resource temporarily unavailable|disk quota/i, ErrorKind.ResourceExhausted],
+  // The node refuses (seccomp, an unreadable file, a missing privilege): not the caller's permission.
+  [/permission denied|operation not permitted/i, ErrorKind.FailedPrecondition],
+];
+
+export function classify(message: string): ErrorKind {
+  for (const [re, kind] of KINDS) if (re.test(message)) return kind;
   return ErrorKind.Unknown;
 }
 

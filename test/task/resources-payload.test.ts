@@ -1,8 +1,6 @@
-import fs from 'node:fs';
 import t from 'tap';
-import { LINUX_RESOURCES_TYPE, decodeLinuxResources, writeResourcesFile } from '../../src/cgroups/resources.js';
+import { LINUX_RESOURCES_TYPE, decodeLinuxResources } from '../../src/task/resources-payload.js';
 import { ErrorKind } from '../../src/errors/index.js';
-import { tempDir } from '../helpers/tmp.js';
 
 const any = (json: unknown, type_url = LINUX_RESOURCES_TYPE) => ({
   type_url,
@@ -80,12 +78,3 @@ t.test('a field of the wrong type is InvalidArgument naming the field', async (t
   }
 });
 
-t.test('writeResourcesFile writes what runc update reads', async (t) => {
-  const dir = tempDir(t);
-  const r = decodeLinuxResources(any(FULL));
-  const a = writeResourcesFile(dir, r);
-  const b = writeResourcesFile(dir, r);
-  t.not(a, b, 'a fresh file per call');
-  t.same(JSON.parse(fs.readFileSync(a, 'utf8')), r);
-  t.equal(fs.statSync(a).mode & 0o777, 0o600);
-});

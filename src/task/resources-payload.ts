@@ -4,9 +4,6 @@
  * where the request enters, so a bad field is InvalidArgument naming it rather than a
  * `runc update` failure further in.
  */
-import crypto from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 import { invalidArgument } from '../errors/index.js';
 
 export const LINUX_RESOURCES_TYPE = 'types.containerd.io/opencontainers/runtime-spec/1/LinuxResources';
@@ -116,11 +113,6 @@ export function decodeLinuxResources(any: ResourcesAny | null | undefined): Linu
  * file's path. A fresh name per call, so concurrent updates never share a file; the
  * caller removes it when runc is done.
  */
-export function writeResourcesFile(dir: string, resources: LinuxResources): string {
-  const file = path.join(dir, `resources-${crypto.randomUUID()}.json`);
-  fs.writeFileSync(file, JSON.stringify(resources), { mode: 0o600, flag: 'wx' });
-  return file;
-}
 
 type Kind = 'int64' | 'uint64' | 'uint16' | 'bool' | 'string';
 type Shape = Record<string, Kind>;
