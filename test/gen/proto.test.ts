@@ -1,24 +1,10 @@
 import t from 'tap';
 import { taskServiceV2, taskServiceV3 } from '../../src/api/task.js';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { containerd, google, runtimeoptions, ttrpc } from '../../src/gen/proto.js';
 
 const v2 = containerd.task.v2;
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const ascii = (s: string): string => Buffer.from(s, 'utf8').toString('hex');
-
-// The same test runs from test/gen (source) and dist/test/gen (compiled).
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'proto', 'containerd', 'task', 'v2', 'shim.proto'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('proto/ not found above the test file');
-    dir = up;
-  }
-  return dir;
-}
 
 t.test('ttrpc.Request for Connect matches protocol.md 1.11 byte for byte', async (t) => {
   const payload = v2.ConnectRequest.encode({ id: 'probe1' }).finish();
