@@ -91,6 +91,13 @@ if [ "$DO_NPM" = 1 ]; then
   else
     log "node_modules up to date"
   fi
+  # Tests run compiled from dist/, so package.json drops tap's TypeScript plugin (it loads
+  # ts-node into every test process: ~5 s each). tap then needs its test class rebuilt
+  # once for that plugin set; do it here rather than racing inside parallel tap runs.
+  if grep -q '@tapjs/typescript' node_modules/@tapjs/test/test-built/dist/esm/index.js 2>/dev/null; then
+    log "building tap's test class without the TypeScript plugin"
+    node_modules/.bin/tap build >/dev/null
+  fi
   # npm 11 blocks dependency install scripts by default; koffi ships prebuilt binaries
   # and must load without its install script.
   if ! node -e "require('koffi')" >/dev/null 2>&1; then
