@@ -19,7 +19,7 @@ function repoRoot(): string {
   return dir;
 }
 
-t.test('ttrpc.Request for Connect matches protocol.md 1.11 byte for byte', async (t) => {
+t.test('ttrpc.Request for Connect matches docs/protocol.md §1.10 byte for byte', async (t) => {
   const payload = v2.ConnectRequest.encode({ id: 'probe1' }).finish();
   t.equal(hex(payload), '0a06' + ascii('probe1'));
 
