@@ -74,8 +74,9 @@ if [ "$DO_APT" = 1 ]; then
   else
     log "Debian packages present: ${APT_PACKAGES[*]}"
   fi
+  # criu lives in /usr/sbin, which a normal user's PATH lacks (the tests that run it are root's).
   for c in containerd ctr runc crun busybox criu; do
-    command -v "$c" >/dev/null 2>&1 || die "command '$c' not found on PATH after install"
+    PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin" command -v "$c" >/dev/null 2>&1 || die "command '$c' not found on PATH after install"
   done
   bash "$ROOT/scripts/debian-cache.sh" "${EXTRA_PACKAGES[@]}"
 fi
