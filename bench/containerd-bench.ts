@@ -13,7 +13,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { startContainerd, type ContainerdHandle } from '../test/e2e/lib/containerd.js';
+import { startContainerd } from '../test/e2e/lib/containerd.js';
 import { importBusybox, repoRoot } from '../test/e2e/lib/image.js';
 import { RUNC_ROOT, shimPathOptions } from '../test/e2e/lib/switchyard.js';
 import { loadConfig } from '../src/config/config.js';

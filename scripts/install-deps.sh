@@ -74,8 +74,9 @@ if [ "$DO_APT" = 1 ]; then
   else
     log "Debian packages present: ${APT_PACKAGES[*]}"
   fi
+  # criu lives in /usr/sbin, which a normal user's PATH lacks (the tests that run it are root's).
   for c in containerd ctr runc crun busybox criu; do
-    command -v "$c" >/dev/null 2>&1 || die "command '$c' not found on PATH after install"
+    PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin" command -v "$c" >/dev/null 2>&1 || die "command '$c' not found on PATH after install"
   done
   bash "$ROOT/scripts/debian-cache.sh" "${EXTRA_PACKAGES[@]}"
 fi
@@ -90,6 +91,13 @@ if [ "$DO_NPM" = 1 ]; then
     npm ci --no-audit --no-fund
   else
     log "node_modules up to date"
+  fi
+  # Tests run compiled from dist/, so package.json drops tap's TypeScript plugin (it loads
+  # ts-node into every test process: ~5 s each). tap then needs its test class rebuilt
+  # once for that plugin set; do it here rather than racing inside parallel tap runs.
+  if grep -q '@tapjs/typescript' node_modules/@tapjs/test/test-built/dist/esm/index.js 2>/dev/null; then
+    log "building tap's test class without the TypeScript plugin"
+    node_modules/.bin/tap build >/dev/null
   fi
   # npm 11 blocks dependency install scripts by default; koffi ships prebuilt binaries
   # and must load without its install script.

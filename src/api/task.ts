@@ -1,6 +1,6 @@
 /**
  * containerd's Task service as a definition both transports serve. v3 is v2 on the wire
- * (protocol.md §3.1), so the v3 definition only renames the service.
+ * (docs/protocol.md §3.1), so the v3 definition only renames the service.
  */
 import { containerd, google } from '../gen/proto.js';
 import { defineMethod, renameService, type CallContext, type Codec, type ServiceClient, type ServiceImplementation } from '../transport/service.js';

@@ -1,5 +1,5 @@
 /**
- * Task events to containerd over ttrpc Events/Forward (protocol.md §4.2), strictly in
+ * Task events to containerd over ttrpc Events/Forward (docs/protocol.md §4.2), strictly in
  * publish order. containerd's own shim library requeues a failed event behind later ones;
  * we do not, because containerd and its clients read order into these events (start
  * before exit, exit before delete). The price is that one undeliverable event holds the

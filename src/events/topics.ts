@@ -1,5 +1,5 @@
 /**
- * The task events a shim owes containerd (protocol.md §4.1), one builder each. A builder
+ * The task events a shim owes containerd (docs/protocol.md §4.1), one builder each. A builder
  * encodes at once, so a caller's later mutation of its input cannot change what is sent.
  */
 import { containerd } from '../gen/proto.js';

@@ -1,5 +1,5 @@
 /**
- * binary:// logging (protocol.md §5.3): a logging binary reads the container's stdout and
+ * binary:// logging (docs/protocol.md §5.3): a logging binary reads the container's stdout and
  * stderr from pipes on its fds 3 and 4, and says it is ready on fd 5 (a byte, or closing
  * it). The container gets the pipes' write ends, real pipes, never socketpairs.
  */

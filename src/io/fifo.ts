@@ -1,5 +1,5 @@
 /**
- * How the container's ends of the client's FIFOs are opened (protocol.md §5.2). The client
+ * How the container's ends of the client's FIFOs are opened (docs/protocol.md §5.2). The client
  * (ctr, CRI) has made them and opened its own side before Create: stdin for writing,
  * stdout/stderr for reading.
  */

@@ -4,7 +4,6 @@
  * CloseIO, ResizePty, and the drain at exit.
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import type { Logger } from 'pino';
 import { failedPrecondition } from '../errors/index.js';
 import { createConsoleSocket, type ConsoleSocket } from './console-socket.js';

@@ -1,5 +1,5 @@
 /**
- * The stdio strings of a Create or Exec request (protocol.md §5.1), validated once into a
+ * The stdio strings of a Create or Exec request (docs/protocol.md §5.1), validated once into a
  * StdioSpec. As in the runc shim, the scheme is decided from stdout alone.
  */
 import path from 'node:path';

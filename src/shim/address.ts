@@ -2,7 +2,7 @@ import { sha256Hex } from './sha256.js';
 import path from 'node:path';
 
 /**
- * containerd's shim socket convention (protocol.md §2.6): the directory is fixed whatever
+ * containerd's shim socket convention (docs/protocol.md §2.6): the directory is fixed whatever
  * containerd's state dir is, and instances are kept apart only by the hash of
  * `<containerd address>/<namespace>/<group>`. `ctr shim` derives the same path.
  */

@@ -10,12 +10,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Test } from 'tap';
 import { cgroupMounts } from '../../src/cgroups/mounts.js';
 import type { V1Cgroup } from '../../src/cgroups/types.js';
+import { needsRoot } from '../helpers/root.js';
 
 export const SCRATCH_PREFIX = 'switchyard-test-';
 
-/** Why v1 scratch cgroups cannot be made here, or undefined when they can. */
+/**
+ * Why v1 scratch cgroups cannot be made here, or undefined when they can. Root is gated
+ * like every root-only unit test (never skipped in CI); a host without the v1 hierarchy
+ * (cgroup v2 only) is a fact of the machine, and those tests skip everywhere.
+ */
 export function v1Unavailable(controllers: readonly string[]): string | undefined {
-  if (process.getuid?.() !== 0) return 'needs root';
+  const root = needsRoot('makes scratch v1 cgroups');
+  if (root) return root;
   for (const c of controllers) {
     if (!cgroupMounts().some((m) => m.version === 1 && m.controllers.includes(c))) return `no v1 ${c} hierarchy mounted`;
   }

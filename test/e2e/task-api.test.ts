@@ -171,24 +171,39 @@ if (requireE2E(t)) {
       });
     }, /\/tasks\/delete.*oom/);
     t.equal(r!.exitCode, 137);
-    const topics = lines.filter((l) => l.includes('"oom"') || / oom\b/.test(l) || l.includes('container_id:"oom"') || l.includes('oom')).map((l) => /\/tasks\/[a-z-]+/.exec(l)?.[0]);
-    t.ok(topics.indexOf('/tasks/oom') >= 0, `an oom event: ${topics.join(' ')}`);
+    // `ctr events` prints "<time> <namespace> <topic> <event as JSON>": keep the task
+    // events of this container only, in the order containerd received them.
+    const topics = lines.flatMap((l) => {
+      const m = / (\/tasks\/[a-z-]+) (\{.*\})$/.exec(l);
+      if (!m) return [];
+      const ev = JSON.parse(m[2]!) as { container_id?: string };
+      return ev.container_id === 'oom' ? [m[1]!] : [];
+    });
+    t.ok(topics.includes('/tasks/oom'), `a /tasks/oom event for the container: ${topics.join(' ')}`);
+    t.ok(topics.includes('/tasks/exit'), 'its /tasks/exit');
     t.ok(topics.indexOf('/tasks/oom') < topics.indexOf('/tasks/exit'), 'oom before exit');
   });
 
   t.test('checkpoint: the CRIU outcome on this machine, shown exactly', async (t) => {
     await runDetached('cp', ['sh', '-c', 'i=0; while true; do i=$((i+1)); echo $i > /tmp/count; usleep 50000; done']);
     const r = await env.c.ctr(['task', 'checkpoint', 'cp'], { reject: false, timeoutMs: 60_000 });
-    if (r.exitCode === 0) {
-      t.pass(`checkpoint succeeded: ${r.stdout}`);
-    } else {
-      // On this VM CRIU cannot dump (see README): the error must reach the operator, from runc's own log.
-      t.match(r.stderr, /runc checkpoint: /, 'the failing call is named');
-      t.match(r.stderr, /criu failed/, "runc's words");
-      t.match(r.stderr, /dump\.log: Error \(criu\/[a-z]+\.c:\d+\): \S/, "and CRIU's own first error, from its dump log");
+    if (r.exitCode !== 0) {
+      // CRIU 3.17 cannot dump on this kernel (README): only that known failure is accepted,
+      // and it must reach the operator whole: the runtime call, runc's words, and CRIU's
+      // own first error from the dump log in the bundle.
+      t.match(r.stderr, /^ctr: runc checkpoint: criu failed: type DUMP errno 0\n/, 'the failing call and runc\'s words');
+      t.match(r.stderr, /log file: \S+\/cp\/criu-work\/dump\.log /, "CRIU's dump log, in the task's bundle");
+      t.match(r.stderr, /dump\.log: Error \(criu\/vdso\.c:\d+\): vdso: Unexpected rt vDSO area bounds;/, "CRIU's first error, this kernel's");
       t.comment(`checkpoint failed as documented: ${r.stderr}`);
+    } else {
+      // CRIU works here: the checkpoint must be real, an image containerd stored.
+      const name = r.stdout.trim();
+      t.match(name, /\S/, `ctr names the checkpoint image: ${name}`);
+      const row = (await env.c.ctr(['images', 'ls'])).stdout.split('\n').find((l) => l.split(/\s+/)[0] === name);
+      t.ok(row, 'the checkpoint is in containerd\'s image store');
+      t.match(row ?? '', /checkpoint/, 'with the checkpoint media type');
     }
-    t.equal((await tasks()).cp?.status, 'RUNNING', 'a failed checkpoint leaves the task running');
+    t.equal((await tasks()).cp?.status, 'RUNNING', 'the task still runs (no --exit)');
     await remove('cp');
   });
 }

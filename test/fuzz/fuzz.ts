@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { encodeFrame, FrameType, HEADER_LENGTH } from '../../src/transport/ttrpc/frame.js';
 import { containerd, ttrpc } from '../../src/gen/proto.js';
 import { TtrpcClient } from '../../src/transport/ttrpc/client.js';
@@ -133,7 +134,8 @@ export async function startDaemon(dir: string, repo: string): Promise<Daemon> {
   child.stdin.end();
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d));
-  await new Promise((r) => child.on('exit', r));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0 || !out.trim().startsWith('unix://')) throw new Error(`start exited ${code} with ${JSON.stringify(out)} (its stderr is above)`);
   const socket = out.trim().replace(/^unix:\/\//, '');
   const client = await TtrpcClient.connect(socket);
   const { shimPid } = await client.service(taskServiceV2).Connect({ id: 'fz' }, { timeoutMs: 5000 });

@@ -6,7 +6,7 @@ const v2 = containerd.task.v2;
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const ascii = (s: string): string => Buffer.from(s, 'utf8').toString('hex');
 
-t.test('ttrpc.Request for Connect matches protocol.md 1.11 byte for byte', async (t) => {
+t.test('ttrpc.Request for Connect matches docs/protocol.md §1.10 byte for byte', async (t) => {
   const payload = v2.ConnectRequest.encode({ id: 'probe1' }).finish();
   t.equal(hex(payload), '0a06' + ascii('probe1'));
 

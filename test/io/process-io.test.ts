@@ -211,18 +211,54 @@ t.test('no fd leaks over a full open/start/close cycle', async (t) => {
   t.equal(openFdCount(), before, 'as many fds open as before');
 });
 
-t.test('afterStart, closeStdin and close are idempotent', async (t) => {
-  const f = makeFifos(tempDir(t), 'c1', ['stdin', 'stdout']);
-  const outR = openReader(f.stdout);
-  const io = await open(t, { stdin: f.stdin, stdout: f.stdout });
-  io.afterStart();
-  io.afterStart();
-  io.closeStdin();
-  io.closeStdin();
-  await io.close();
-  await io.close();
-  fs.closeSync(outR);
-  t.pass('no throw, no double close');
+/** How often each fd went to fs.closeSync from now on (FdSet closes through it). */
+function countCloses(t: Test): Map<number, number> & { real: typeof fs.closeSync } {
+  const real = fs.closeSync;
+  const closes = Object.assign(new Map<number, number>(), { real });
+  fs.closeSync = (fd: number) => {
+    closes.set(fd, (closes.get(fd) ?? 0) + 1);
+    real(fd);
+  };
+  t.teardown(() => {
+    fs.closeSync = real;
+  });
+  return closes;
+}
+
+t.test('afterStart, closeStdin and close are idempotent: each fd is closed exactly once', async (t) => {
+  // A second close of a number the kernel handed out again meanwhile would close someone
+  // else's fd. After every call, "victims" are opened (the kernel hands out the lowest free
+  // numbers, so they take the numbers just freed); none of them may ever be closed.
+  const orders = {
+    'the daemon\'s order': ['afterStart', 'afterStart', 'closeStdin', 'closeStdin', 'close', 'close'],
+    'close first (a failed start)': ['close', 'close', 'afterStart', 'closeStdin'],
+  } as const;
+  for (const [name, calls] of Object.entries(orders)) {
+    const f = makeFifos(tempDir(t), 'c1', ['stdin', 'stdout']);
+    const outR = openReader(f.stdout);
+    const io = await openProcessIO(parseStdio({ stdin: f.stdin, stdout: f.stdout, stderr: '', terminal: false }), ctx);
+    const before = new Set(fs.readdirSync('/proc/self/fd').map(Number));
+    const closes = countCloses(t);
+    const victims: number[] = [];
+    for (const call of calls) {
+      const seen = closes.size;
+      if (call === 'close') await io.close();
+      else io[call]();
+      const freed = [...closes.keys()].slice(seen).sort((x, y) => x - y);
+      for (const fd of freed) {
+        t.ok(before.has(fd), `${name}: ${call} closed fd ${fd}, one of ours`);
+        const v = fs.openSync('/dev/zero', 'r');
+        victims.push(v);
+        t.equal(v, fd, `${name}: fd ${fd} is reused by a victim`);
+      }
+    }
+    t.ok(closes.size >= 3, `${name}: the container's fds and the stdin keep-alive were all closed (${closes.size})`);
+    t.same([...closes.entries()].filter(([, n]) => n !== 1), [], `${name}: no fd closed twice`);
+    for (const v of victims) t.equal(fdTarget(v), '/dev/zero', `${name}: victim fd ${v} still open`);
+    fs.closeSync = closes.real;
+    for (const v of victims) fs.closeSync(v);
+    fs.closeSync(outR);
+  }
 });
 
 t.test('file:// under a path that cannot be a directory: InvalidArgument', async (t) => {

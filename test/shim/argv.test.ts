@@ -25,7 +25,7 @@ t.test('containerd 1.6 argv, as observed', async (t) => {
 
 t.test('runtime options on stdin', async (t) => {
   t.equal(decodeRuntimeOptions(Buffer.alloc(0)), undefined, 'empty stdin: no options');
-  // The exact bytes containerd 1.6 sent with --runtime-config-path (protocol.md §2.4).
+  // The exact bytes containerd 1.6 sent with --runtime-config-path (docs/protocol.md §2.4).
   const inner = Buffer.from(runtimeoptions.v1.Options.encode({ configPath: '/etc/switchyard/x.toml' }).finish());
   const any = Buffer.concat([Buffer.from([0x0a, 25]), Buffer.from('runtimeoptions.v1.Options'), Buffer.from([0x12, inner.length]), inner]);
   t.same(decodeRuntimeOptions(any), { typeUrl: 'runtimeoptions.v1.Options', configPath: '/etc/switchyard/x.toml' });
@@ -47,6 +47,6 @@ t.test('what start prints', async (t) => {
   t.equal(bootstrapAnswer({ protocol: 'ttrpc' }, '/run/containerd/s/abc'), 'unix:///run/containerd/s/abc');
   t.same(JSON.parse(bootstrapAnswer({ protocol: 'grpc' }, '/run/containerd/s/abc')), { version: 3, address: '/run/containerd/s/abc', protocol: 'grpc' });
   t.same(JSON.parse(bootstrapAnswer({ protocol: 'grpc', grpcBootstrapVersion: 2 }, '/s')), { version: 2, address: '/s', protocol: 'grpc' });
-  // The worked example of protocol.md §2.6.
+  // The worked example of docs/protocol.md §2.6.
   t.equal(socketAddress('/run/containerd/containerd.sock', 'k8s.io', '0123abcd'), 'unix:///run/containerd/s/48e2587efba6512f6445a3c9f275a26bd275dbb5c4d690f9c54bf5c95d13b5b5');
 });

@@ -59,6 +59,7 @@ t.test('waitWritable: a pty master whose slave does not read', async (t) => {
     }
   }
   await waitWritable(p.master, { timeoutMs: 5000 });
+  t.ok(fs.writeSync(p.master, 'y\n') > 0, 'room again once the slave reads');
 });
 
 t.test('waitWritable: abort', async (t) => {
@@ -73,10 +74,18 @@ t.test('waitWritable: abort', async (t) => {
 t.test('waitReadable and waitWritable on two fds of one pipe at once', async (t) => {
   const [r, w] = pipe2Cloexec();
   t.teardown(() => [r, w].forEach((fd) => fs.closeSync(fd)));
-  const readable = waitReadable(r, { timeoutMs: 5000 });
+  let readable = false;
+  const reading = waitReadable(r, { timeoutMs: 5000 }).then(() => (readable = true));
+  // An empty pipe: its write end is writable at once, while the read end waits on.
   await waitWritable(w, { timeoutMs: 5000 });
-  fs.writeSync(w, 'z');
-  await readable;
+  await new Promise((res) => setImmediate(res));
+  t.notOk(readable, 'the read end waits while the pipe is empty');
+  t.equal(fs.writeSync(w, 'z'), 1);
+  await reading;
+  t.ok(readable, 'the write wakes the read end');
+  const buf = Buffer.alloc(4);
+  t.equal(fs.readSync(r, buf), 1);
+  t.equal(buf.toString('utf8', 0, 1), 'z', 'the byte written is there to read');
 });
 
 t.test('pollHangup: a pty master without a slave, a pipe without a reader', async (t) => {

@@ -51,7 +51,7 @@ function harness() {
     cleanup: async () => void calls.push('cleanup'),
   });
   const exit = (pid: number, status: number) => {
-    watch(pid);
+    void watch(pid);
     exits.get(pid)!({ status, at: new Date() });
   };
   return { task, calls, events, exit, stdio };

@@ -1,6 +1,6 @@
 /**
  * Pure argv builders for runc-compatible CLIs, one per command; the global flags come
- * first, as go-runc writes them (protocol.md §6.1).
+ * first, as go-runc writes them (docs/protocol.md §6.1).
  */
 import type { CheckpointSpec } from '../types.js';
 

@@ -60,7 +60,7 @@ function readText(p: string): string | undefined {
   }
 }
 
-function readJson(p: string): any {
+function readJson(p: string): unknown {
   const s = readText(p);
   if (s === undefined) return undefined;
   try {
@@ -68,6 +68,12 @@ function readJson(p: string): any {
   } catch {
     return undefined;
   }
+}
+
+/** A nested value of parsed JSON, or undefined where the path leaves the objects. */
+function field(v: unknown, ...keys: string[]): unknown {
+  for (const k of keys) v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
+  return v;
 }
 
 function listDir(p: string): string[] {
@@ -149,8 +155,8 @@ function removeDaemonCards(stateDir: string, dir: string, namespaces: Set<string
     try {
       fs.rmSync(path.join(daemons, key), { recursive: true, force: true });
       if (card.socket) removeShimSocket(card.socket);
-    } catch (err: any) {
-      report.errors.push(`rm -rf ${path.join(daemons, key)}: ${err?.message ?? err}`);
+    } catch (err) {
+      report.errors.push(`rm -rf ${path.join(daemons, key)}: ${(err as Error)?.message ?? err}`);
     }
   }
 }
@@ -338,8 +344,9 @@ function removeCgroup(cgroupPath: string, report: CleanupReport): void {
       try {
         fs.rmdirSync(sub);
         report.cgroupsRemoved.push(sub);
-      } catch (e: any) {
-        if (e?.code !== 'ENOENT') report.errors.push(`rmdir ${sub}: ${e?.code ?? e}`);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code !== 'ENOENT') report.errors.push(`rmdir ${sub}: ${code ?? e}`);
       }
     }
   }
@@ -363,7 +370,7 @@ export function findBundles(dir: string): BundleInfo[] {
     for (const id of listDir(path.join(base, ns))) {
       const bundle = path.join(base, ns, id);
       const spec = readJson(path.join(bundle, 'config.json'));
-      const cg = spec?.linux?.cgroupsPath;
+      const cg = field(spec, 'linux', 'cgroupsPath');
       const addr = readText(path.join(bundle, 'address'))?.trim();
       out.push({ namespace: ns, id, bundle, cgroupsPath: typeof cg === 'string' ? cg : undefined, shimAddress: addr || undefined });
     }
@@ -377,7 +384,7 @@ export function findBundles(dir: string): BundleInfo[] {
 function runtimeEntryBundle(root: string, id: string): { bin: 'runc' | 'crun'; bundle?: string } | undefined {
   const st = readJson(path.join(root, id, 'state.json'));
   if (st) {
-    const labels: unknown = st?.config?.labels;
+    const labels = field(st, 'config', 'labels');
     let bundle: string | undefined;
     if (Array.isArray(labels)) {
       for (const l of labels) if (typeof l === 'string' && l.startsWith('bundle=')) bundle = l.slice(7);
@@ -385,7 +392,10 @@ function runtimeEntryBundle(root: string, id: string): { bin: 'runc' | 'crun'; b
     return { bin: 'runc', bundle };
   }
   const cs = readJson(path.join(root, id, 'status'));
-  if (cs) return { bin: 'crun', bundle: typeof cs.bundle === 'string' ? cs.bundle : undefined };
+  if (cs) {
+    const bundle = field(cs, 'bundle');
+    return { bin: 'crun', bundle: typeof bundle === 'string' ? bundle : undefined };
+  }
   return undefined;
 }
 
@@ -400,8 +410,8 @@ function deleteRuntimeLeftovers(root: string, dir: string, report: CleanupReport
         env: { PATH: SYSTEM_PATH },
       });
       report.runtimeDeleted.push(`${e.bin} --root ${root} ${id}`);
-    } catch (err: any) {
-      report.errors.push(`${e.bin} --root ${root} delete -f ${id}: ${err?.message ?? err}`);
+    } catch (err) {
+      report.errors.push(`${e.bin} --root ${root} delete -f ${id}: ${(err as Error)?.message ?? err}`);
     }
     // runc refuses to delete a container whose state it cannot load: remove the dir.
     try {
@@ -504,8 +514,8 @@ export function forceCleanupSync(spec: CleanupSpec): CleanupReport {
         try {
           execFileSync('umount', ['-l', m], { stdio: 'ignore', timeout: 10_000, env: { PATH: SYSTEM_PATH } });
           report.unmounted.push(m);
-        } catch (err: any) {
-          report.errors.push(`umount -l ${m}: ${err?.message ?? err}`);
+        } catch (err) {
+          report.errors.push(`umount -l ${m}: ${(err as Error)?.message ?? err}`);
         }
       }
     }
@@ -517,12 +527,12 @@ export function forceCleanupSync(spec: CleanupSpec): CleanupReport {
       try {
         fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3, retryDelay: 100 });
         report.removedDir = !fs.existsSync(dir);
-      } catch (err: any) {
-        report.errors.push(`rm -rf ${dir}: ${err?.message ?? err}`);
+      } catch (err) {
+        report.errors.push(`rm -rf ${dir}: ${(err as Error)?.message ?? err}`);
       }
     }
-  } catch (err: any) {
-    report.errors.push(`cleanup failed: ${err?.stack ?? err}`);
+  } catch (err) {
+    report.errors.push(`cleanup failed: ${(err as Error)?.stack ?? err}`);
   }
   return report;
 }

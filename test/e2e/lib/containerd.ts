@@ -521,7 +521,7 @@ class Instance implements ContainerdHandle {
 
   async ctr(args: string[], opts: CtrOptions = {}): Promise<CtrResult> {
     const t0 = Date.now();
-    const r: any = await this.ctrProcess(args, opts);
+    const r = await this.ctrProcess(args, opts);
     return {
       command: r.command,
       exitCode: r.exitCode,

@@ -95,8 +95,9 @@ export async function buildPauseImage(ref: string = PAUSE_REF, prefer?: PauseBui
       const bin = path.join(rootfs, 'pause');
       try {
         await execa(cc, ['-static', '-Os', '-s', '-o', bin, path.join(root, PAUSE_SOURCE)], { env: { PATH: SYSTEM_PATH }, extendEnv: false });
-      } catch (e: any) {
-        throw new Error(`cannot compile ${PAUSE_SOURCE} statically (is libc6-dev installed?): ${e?.stderr || e?.message || e}`);
+      } catch (e) {
+        const err = e as { stderr?: string; message?: string };
+        throw new Error(`cannot compile ${PAUSE_SOURCE} statically (is libc6-dev installed?): ${err?.stderr || err?.message || e}`);
       }
       fs.chmodSync(bin, 0o755);
       entries = ['pause'];

@@ -8,8 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { requireCommands, requireE2E } from '../e2e/lib/prereq.js';
-import { repoRoot } from '../e2e/lib/image.js';
+import { requireCommands, requireE2E } from './lib/prereq.js';
+import { repoRoot } from './lib/image.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const run = promisify(execFile);

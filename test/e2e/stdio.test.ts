@@ -2,8 +2,8 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { requireE2E } from '../e2e/lib/prereq.js';
-import { RUNTIME, switchyardContainerd } from '../e2e/lib/switchyard.js';
+import { requireE2E } from './lib/prereq.js';
+import { RUNTIME, switchyardContainerd } from './lib/switchyard.js';
 
 if (requireE2E(t)) {
   const env = switchyardContainerd(t);

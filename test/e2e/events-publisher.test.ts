@@ -2,8 +2,8 @@
 // kubelet or moby would see.
 import t from 'tap';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { withContainerd } from '../e2e/lib/containerd.js';
-import { requireCommands } from '../e2e/lib/prereq.js';
+import { withContainerd } from './lib/containerd.js';
+import { requireCommands } from './lib/prereq.js';
 import { ForwardPublisher } from '../../src/events/publisher.js';
 import { taskCreate, taskDelete, taskExit, taskOOM, taskStart } from '../../src/events/topics.js';
 
