@@ -21,6 +21,8 @@ import { CgroupMonitor } from '../task/monitor.js';
 import type { ShimArgs } from './argv.js';
 import { DaemonLog } from './log.js';
 import { VERSION } from './version.js';
+import { recordingBundleAddress } from './bundle-address.js';
+import { addressFileAnswer } from './bootstrap.js';
 
 export async function serve(args: ShimArgs): Promise<number> {
   const socket = process.env.SWITCHYARD_DAEMON_SOCKET || args.socket;
@@ -124,13 +126,14 @@ export async function serve(args: ShimArgs): Promise<number> {
   });
 
   const info = () => ({ tasks: service?.size ?? 0, version: VERSION });
+  const served = recordingBundleAddress(service, addressFileAnswer(cfg.protocol, socket), (err) => log.warn({ err: describe(err) }, 'cannot write the bundle address'));
   let server: { close(): Promise<void> } | undefined;
   try {
     if (cfg.protocol === 'grpc') {
       const { GrpcServer } = await import('../transport/grpc/server.js');
       const g = new GrpcServer();
-      g.addService(taskServiceV3, service);
-      g.addService(taskServiceV2, service);
+      g.addService(taskServiceV3, served);
+      g.addService(taskServiceV2, served);
       g.addService(debugService, callLog.service(info));
       g.observe(callLog.observe);
       await g.listen(socket);
@@ -142,8 +145,8 @@ export async function serve(args: ShimArgs): Promise<number> {
         // as found must still be there when containerd connects a moment later.
         onConnection: () => idleTimer && scheduleIdle(true),
       });
-      t.addService(taskServiceV2, service);
-      t.addService(taskServiceV3, service);
+      t.addService(taskServiceV2, served);
+      t.addService(taskServiceV3, served);
       t.addService(debugService, callLog.service(info));
       t.observe(callLog.observe);
       await t.listen(listenFd !== undefined ? { fd: listenFd } : socket);
