@@ -26,10 +26,21 @@ export function chooseBootstrapVersion(setting: BootstrapSetting, containerd: Co
  * - gRPC: JSON with a bare socket path (containerd adds unix:// itself); version 2 for 1.7,
  *   version 3 for 2.x. containerd 1.6 cannot use a gRPC shim at all.
  */
-export function bootstrapAnswer(protocol: Config['protocol'], version: 2 | 3, socket: string, containerd?: ContainerdVersion): string {
+export function bootstrapAnswer(protocol: Config['protocol'], version: 2 | 3, socket: string, containerd?: ContainerdVersion, explicit = false): string {
   if (protocol === 'grpc') {
     if (containerd && containerd.major === 1 && containerd.minor < 7) {
       throw failedPrecondition(`containerd ${containerd.text} cannot use a gRPC shim (1.7 or later can): set protocol = "ttrpc"`);
+    }
+    // containerd 2.x (2.0 to 2.4.0-beta.0 read) watches a gRPC shim connection from
+    // grpc.NewClient, which starts IDLE, and takes IDLE for a closed connection
+    // (core/runtime/v2/shim.go grpcDialContext): it runs `delete` at once and forgets the
+    // task, so every task dies as it starts. Refused unless the operator sets
+    // bootstrap_version = 3 for a containerd that is fixed.
+    if (containerd && containerd.major >= 2 && !explicit) {
+      throw failedPrecondition(
+        `containerd ${containerd.text} drops gRPC shim connections as soon as it makes them (its watcher takes the new channel's IDLE state for a close), ` +
+          'and would clean up every task at once: set protocol = "ttrpc", or bootstrap_version = 3 for a containerd without that fault',
+      );
     }
     return JSON.stringify({ version, address: socket, protocol: 'grpc' });
   }

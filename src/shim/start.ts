@@ -33,7 +33,8 @@ export async function start(args: ShimArgs): Promise<number> {
     const paths = daemonPaths(cfg, args.address, args.namespace, bundle, args.id, options?.configPath);
     // Which containerd asks decides the answer; an answer it cannot take fails before a daemon starts.
     const containerd = cfg.bootstrapVersion === 'auto' || cfg.protocol === 'grpc' ? await containerdVersion(args.publishBinary, cfg.stateDir) : undefined;
-    const answer = bootstrapAnswer(cfg.protocol, chooseBootstrapVersion(cfg.bootstrapVersion, containerd, cfg.protocol), paths.socket, containerd);
+    const version = chooseBootstrapVersion(cfg.bootstrapVersion, containerd, cfg.protocol);
+    const answer = bootstrapAnswer(cfg.protocol, version, paths.socket, containerd, cfg.bootstrapVersion !== 'auto');
     await ensureDaemon(args, cfg, paths, options?.configPath);
     fs.writeFileSync(path.join(bundle, 'address'), addressFileAnswer(cfg.protocol, paths.socket));
     // containerd reads stdout and stderr together: the answer must be all that is printed.

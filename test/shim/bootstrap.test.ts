@@ -28,7 +28,9 @@ t.test('what start prints', async (t) => {
   const s = '/run/containerd/s/abc';
   t.equal(bootstrapAnswer('ttrpc', 2, s), 'unix:///run/containerd/s/abc');
   t.same(JSON.parse(bootstrapAnswer('ttrpc', 3, s, c21)), { version: 3, address: 'unix:///run/containerd/s/abc', protocol: 'ttrpc' });
-  t.same(JSON.parse(bootstrapAnswer('grpc', 3, s, c21)), { version: 3, address: s, protocol: 'grpc' });
+  t.throws(() => bootstrapAnswer('grpc', 3, s, c21), { message: /containerd 2\.1\.9\+unknown drops gRPC shim connections.*protocol = "ttrpc", or bootstrap_version = 3/ });
+  t.same(JSON.parse(bootstrapAnswer('grpc', 3, s, c21, true)), { version: 3, address: s, protocol: 'grpc' }, 'unless bootstrap_version says so');
+  t.same(JSON.parse(bootstrapAnswer('grpc', 3, s)), { version: 3, address: s, protocol: 'grpc' }, 'containerd unknown');
   t.same(JSON.parse(bootstrapAnswer('grpc', 2, s, c17)), { version: 2, address: s, protocol: 'grpc' });
   t.throws(() => bootstrapAnswer('grpc', 2, s, c16), { message: /containerd 1\.6\.20~ds1 cannot use a gRPC shim.*protocol = "ttrpc"/ });
 });

@@ -57,7 +57,7 @@ export interface ContainerdOptions {
    * Other sub-tables such as `[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.x]`
    * or `[plugins."io.containerd.runtime.v2.task"]` are fine.
    */
-  extraConfig?: string;
+  extraConfig?: string | ((build: ContainerdBuild) => string);
   /** Directories put in front of containerd's PATH (e.g. where our shim binary lives). */
   pathPrefix?: string[];
   /** Extra environment variables for containerd (inherited by the shims it spawns). */
@@ -223,7 +223,7 @@ export function renderConfig(p: {
   address: string;
   snapshotter: string;
   opts: ContainerdOptions;
-  build: Pick<ContainerdBuild, 'configVersion'>;
+  build: ContainerdBuild;
 }): string {
   const { opts } = p;
   const v3 = p.build.configVersion === 3;
@@ -265,7 +265,8 @@ export function renderConfig(p: {
     );
   }
   lines.push('');
-  if (opts.extraConfig) lines.push('# extraConfig', opts.extraConfig, '');
+  const extra = typeof opts.extraConfig === 'function' ? opts.extraConfig(p.build) : opts.extraConfig;
+  if (extra) lines.push('# extraConfig', extra, '');
   return lines.join('\n');
 }
 

@@ -207,7 +207,9 @@ export async function startCriContainerd(opts: CriContainerdOptions = {}): Promi
         ...(canLowerOomScoreAdj() && containerdBuild(base.version).configVersion === 2 ? {} : { restrict_oom_score_adj: true }),
         ...(opts.criOptions ?? {}),
       },
-      extraConfig: [renderHandlers(handlers, containerdBuild(base.version).configVersion), base.extraConfig ?? ''].join('\n'),
+      // A function of the version: an upgrade test rewrites the config for the next one.
+      extraConfig: (build) =>
+        [renderHandlers(handlers, build.configVersion), typeof base.extraConfig === 'function' ? base.extraConfig(build) : (base.extraConfig ?? '')].join('\n'),
     });
   } catch (e) {
     // startContainerd removes the dir itself when containerd fails to start; not before.
