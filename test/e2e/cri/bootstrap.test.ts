@@ -17,6 +17,12 @@ import { containerdBuild, reusesSandboxShim } from '../lib/containerd-version.js
 import { shimCounter } from '../lib/shim-counter.js';
 import { daemonPids } from '../lib/switchyard.js';
 import { waitFor } from '../lib/wait.js';
+import { repoRoot } from '../lib/image.js';
+import { SYSTEM_PATH } from '../lib/containerd.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
 
 const build = containerdBuild();
 
@@ -109,5 +115,27 @@ if (requireE2E(t)) {
     t.ok(cards.some((c) => c?.protocol === 'grpc'), 'a gRPC daemon serves it');
     await env.cri.stopAndRemovePod(pod);
     t.same(await env.cri.listContainers({ pod_sandbox_id: pod }), [], 'pod removed');
+  });
+
+  t.test(`doctor reads the config containerd ${build.version} runs with (version ${build.configVersion})`, async (t) => {
+    const cli = (args: string[]) =>
+      execFileAsync(process.execPath, [path.join(repoRoot(), 'bin', 'switchyard.js'), ...args], { env: { PATH: `${build.binDir}:${SYSTEM_PATH}`, SWITCHYARD_CONFIG: env.switchyardConfigPath } }).then(
+        (r) => ({ code: 0, out: r.stdout }),
+        (e: { code: number; stdout: string }) => ({ code: e.code, out: e.stdout }),
+      );
+    const r = await cli(['doctor', '--containerd-config', env.c.configPath, '--json']);
+    const findings = (JSON.parse(r.out) as { findings: { check: string; ok: boolean; detail: string }[] }).findings;
+    const ours = findings.filter((f) => f.check.startsWith('containerd runtime '));
+    t.same(ours.map((f) => f.check).sort(), ['containerd runtime counted', 'containerd runtime grpc', 'containerd runtime switchyard'], 'every Switchyard handler found');
+    t.ok(ours.every((f) => f.ok && f.detail.includes(`config version ${build.configVersion}`)), 'pod_annotations covered');
+    t.match(findings.find((f) => f.check === 'containerd')?.detail, new RegExp(`containerd ${build.version.replace('.', '\\.')}`), 'the containerd on PATH');
+    const snippet = await cli(['install', '--print-containerd-config']);
+    t.match(snippet.out, build.configVersion === 3 ? /^version = 3$/m : /grpc\.v1\.cri/, 'install prints the form of the containerd it finds');
+    // The trap, in this version's form: the switchyard handler without pod_annotations.
+    const trapped = path.join(dir, 'trapped.toml');
+    fs.writeFileSync(trapped, fs.readFileSync(env.c.configPath, 'utf8').replace(/pod_annotations = \[[^\]]*\]/g, ''));
+    const bad = await cli(['doctor', '--containerd-config', trapped]);
+    t.equal(bad.code, 1);
+    t.match(bad.out, /ERROR containerd runtime switchyard: pod_annotations \[\] does not cover switchyard\.dev\/runtime/);
   });
 }
