@@ -6,6 +6,10 @@ BINDIR := $(PREFIX)/bin
 NODE_BIN := node_modules/.bin
 TAP_FLAGS ?= --disable-coverage --allow-empty-coverage
 TESTS ?= $$(find dist/test -name '*.test.js' | sort)
+# Every test runs against containerd 2.1.9 (our primary); these e2e files (lifecycle,
+# events, restart, exec, tty, routing, bootstrap, CRI) run again on each containerd below.
+E2E_EVERY_VERSION ?= $$(ls dist/test/e2e/runc.test.js dist/test/e2e/task-api.test.js dist/test/e2e/routing.test.js dist/test/e2e/bootstrap.test.js dist/test/e2e/cri/*.test.js)
+OTHER_CONTAINERDS ?= 1.7 1.6
 
 .PHONY: fuzz soak all deps proto build install uninstall lint test test-unit test-e2e demo bench clean
 
@@ -42,7 +46,12 @@ lint: build
 	@$(NODE_BIN)/madge --circular --extensions ts --ts-config tsconfig.json src
 
 test: build
-	@$(NODE_BIN)/tap $(TAP_FLAGS) $(TESTS)
+	@echo "== every test, containerd 2.1"
+	@SWITCHYARD_E2E_CONTAINERD=2.1 $(NODE_BIN)/tap $(TAP_FLAGS) $(TESTS)
+	@for v in $(OTHER_CONTAINERDS); do \
+	  echo "== e2e on containerd $$v"; \
+	  SWITCHYARD_E2E_CONTAINERD=$$v $(NODE_BIN)/tap $(TAP_FLAGS) $(E2E_EVERY_VERSION) || exit 1; \
+	done
 
 demo: build
 	@bash scripts/demo.sh
