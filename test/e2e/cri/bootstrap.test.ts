@@ -4,9 +4,11 @@
  * - 2.1: `start` answers bootstrap version 3, so containerd runs the binary once for
  *   `start` and once for `delete` for the whole pod (as for runc-v2), and speaks Task v3;
  * - 1.7 and 1.6: a plain address, the binary runs per container, and everything works.
- * gRPC through CRI: 1.7 takes it (JSON version 2, Task v3 over gRPC); 1.6 cannot, and
- * 2.x drops a gRPC shim's connection as it makes it: both are refused with the reason. The counting wrapper is handed to containerd by absolute path
- * (`runtime_path`).
+ * gRPC through CRI: 1.7 takes it (JSON version 2, Task v3 over gRPC); 1.6 cannot, and 2.x
+ * drops a gRPC shim's connection as it makes it: both are refused with the reason. The
+ * counting wrapper is handed to containerd by absolute path (`runtime_path`) on 1.7 and
+ * 2.1, by its name on PATH on 1.6 (whose client never sends runtime_path). Last, `doctor`
+ * and `install` on the config this containerd runs with.
  */
 import t from 'tap';
 import fs from 'node:fs';
@@ -14,7 +16,7 @@ import path from 'node:path';
 import { requireE2E } from '../lib/prereq.js';
 import { criContainerd, CRI_NAMESPACE, switchyardHandler, type CriEnv } from '../lib/cri-env.js';
 import { containerdBuild, reusesSandboxShim } from '../lib/containerd-version.js';
-import { shimCounter } from '../lib/shim-counter.js';
+import { COUNTED_RUNTIME, shimCounter } from '../lib/shim-counter.js';
 import { daemonPids } from '../lib/switchyard.js';
 import { waitFor } from '../lib/wait.js';
 import { repoRoot } from '../lib/image.js';
@@ -39,8 +41,10 @@ if (requireE2E(t)) {
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const counter = shimCounter(dir);
   const env = criContainerd(t, {
+    containerd: { pathPrefix: [dir] },
     handlers: {
-      counted: switchyardHandler({ settings: { runtime_path: counter.binary } }),
+      // By absolute path where containerd honours runtime_path (1.7, 2.x), else by name on PATH.
+      counted: switchyardHandler({ runtimeType: COUNTED_RUNTIME, settings: build.version === '1.6' ? {} : { runtime_path: counter.binary } }),
       grpc: switchyardHandler({ switchyardConfig: { protocol: 'grpc' } }),
     },
   });
@@ -126,7 +130,7 @@ if (requireE2E(t)) {
     const r = await cli(['doctor', '--containerd-config', env.c.configPath, '--json']);
     const findings = (JSON.parse(r.out) as { findings: { check: string; ok: boolean; detail: string }[] }).findings;
     const ours = findings.filter((f) => f.check.startsWith('containerd runtime '));
-    t.same(ours.map((f) => f.check).sort(), ['containerd runtime counted', 'containerd runtime grpc', 'containerd runtime switchyard'], 'every Switchyard handler found');
+    t.same(ours.map((f) => f.check).sort(), ['containerd runtime grpc', 'containerd runtime switchyard'], 'every io.containerd.switchyard.v2 handler found');
     t.ok(ours.every((f) => f.ok && f.detail.includes(`config version ${build.configVersion}`)), 'pod_annotations covered');
     t.match(findings.find((f) => f.check === 'containerd')?.detail, new RegExp(`containerd ${build.version.replace('.', '\\.')}`), 'the containerd on PATH');
     const snippet = await cli(['install', '--print-containerd-config']);

@@ -15,8 +15,11 @@ export interface ShimCounter {
   count(action: string): number;
 }
 
+/** The runtime type whose binary name is the wrapper's, for containerd to find on PATH. */
+export const COUNTED_RUNTIME = 'io.containerd.switchyard-counted.v2';
+
 export function shimCounter(dir: string): ShimCounter {
-  const binary = path.join(dir, 'containerd-shim-switchyard-v2');
+  const binary = path.join(dir, 'containerd-shim-switchyard-counted-v2');
   const log = path.join(dir, 'shim-runs.log');
   const real = path.join(repoRoot(), 'bin', 'containerd-shim-switchyard-v2.cjs');
   // The action is the last argument of start/delete (Go flag syntax puts it last); -info
