@@ -64,19 +64,6 @@ if (requireE2E(t)) {
       t.not(r.exitCode, 0);
       t.match(r.stderr, /drops gRPC shim connections as soon as it makes them.*set protocol = "ttrpc"/, 'refused with the reason');
       await env.c.ctr(['container', 'delete', 'g2x'], { reject: false });
-      // Forced (bootstrap_version = 3), the fault shows: containerd reports the connection
-      // closed as it makes it, runs `delete`, and forgets the task before it starts.
-      const forced = path.join(dir, 'forced.toml');
-      fs.writeFileSync(forced, fs.readFileSync(config, 'utf8') + 'bootstrap_version = 3\n');
-      const f = await env.c.ctr(['run', '--rm', '--runtime-config-path', forced, '--runtime', RUNTIME, env.ref, 'gforced', 'echo', 'never'], { reject: false });
-      t.not(f.exitCode, 0, `forced: ${f.stderr.trim()}`);
-      t.notMatch(f.stdout, /never/);
-      const log = env.c.logs().split('\n');
-      const connect = log.findIndex((l) => /connecting to shim gforced/.test(l) && /protocol=grpc/.test(l));
-      t.ok(connect >= 0, 'containerd connected over gRPC, version 3');
-      t.ok(log.slice(connect).some((l) => /shim disconnected.*id=gforced|id=gforced.*shim disconnected/.test(l)), 'and at once took the connection for closed');
-      await env.c.ctr(['task', 'delete', '--force', 'gforced'], { reject: false });
-      await env.c.ctr(['container', 'delete', 'gforced'], { reject: false });
       return;
     }
     const hello = await run('ghello', ['sh', '-c', 'echo over-grpc; exit 7'], ['--rm']);
