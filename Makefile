@@ -9,6 +9,10 @@ TAP_FLAGS ?= --disable-coverage --allow-empty-coverage
 # skip outside CI (test/helpers/root.ts). End-to-end tests: root and a private containerd.
 UNIT_TESTS ?= $$(find dist/test -name '*.test.js' -not -path 'dist/test/e2e/*' | sort)
 E2E_TESTS ?= $$(find dist/test/e2e -name '*.test.js' | sort)
+# End-to-end tests run on containerd 2.1.9 (our primary); these files (lifecycle, events,
+# restart, exec, tty, routing, bootstrap, CRI) run again on each containerd below.
+E2E_EVERY_VERSION ?= $$(ls dist/test/e2e/runc.test.js dist/test/e2e/task-api.test.js dist/test/e2e/routing.test.js dist/test/e2e/bootstrap.test.js dist/test/e2e/cri/*.test.js)
+OTHER_CONTAINERDS ?= 1.7 1.6
 
 .PHONY: fuzz soak all deps proto build install uninstall lint test test-unit test-e2e demo bench clean
 
@@ -52,7 +56,12 @@ test-unit: build
 	@$(NODE_BIN)/tap $(TAP_FLAGS) $(UNIT_TESTS)
 
 test-e2e: build
-	@$(NODE_BIN)/tap $(TAP_FLAGS) $(E2E_TESTS)
+	@echo "== e2e, containerd 2.1"
+	@SWITCHYARD_E2E_CONTAINERD=2.1 $(NODE_BIN)/tap $(TAP_FLAGS) $(E2E_TESTS)
+	@for v in $(OTHER_CONTAINERDS); do \
+	  echo "== e2e on containerd $$v"; \
+	  SWITCHYARD_E2E_CONTAINERD=$$v $(NODE_BIN)/tap $(TAP_FLAGS) $(E2E_EVERY_VERSION) || exit 1; \
+	done
 
 demo: build
 	@bash scripts/demo.sh

@@ -485,11 +485,13 @@ export async function runContainerdBench(cfg: BenchConfig, log: (s: string) => v
         const b = bundleFor(side, id);
         try {
           const s = await timedSpawn(shimBin[side], [...shimArgs(id), 'start'], { cwd: b, env: shimEnv });
-          if (s.code !== 0 || !s.out.startsWith('unix://')) throw new Error(`start: exit ${s.code}: ${s.out.trim()}`);
+          // A plain address, or (runc-v2 of containerd 2.x) the JSON bootstrap naming one.
+          const answer = s.out.trim().startsWith('{') ? String((JSON.parse(s.out) as { address?: unknown }).address ?? '') : s.out.trim();
+          if (s.code !== 0 || !answer.startsWith('unix://')) throw new Error(`start: exit ${s.code}: ${s.out.trim()}`);
           shimStart[side].push(s.ms);
           if (side === 'runc-v2') {
             // It spawned a shim daemon for the (fake) task: stop it, remove its socket.
-            const sock = s.out.trim().replace(/^unix:\/\//, '');
+            const sock = answer.replace(/^unix:\/\//, '');
             runcV2Sockets.add(sock);
             for (const pid of await runcV2ShimOf(id)) {
               try {

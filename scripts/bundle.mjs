@@ -12,7 +12,8 @@ await esbuild.build({
   ...common,
   entryPoints: ['dist/src/shim/main.js'],
   outfile: 'dist/src/shim/main.cjs',
-  external: ['koffi', '../backends/shim/launch.js', '../sys/mount.js', './serve.js'],
+  // -info is rare and needs the generated protobuf code: it loads from dist/ when asked.
+  external: ['koffi', '../backends/shim/launch.js', '../sys/mount.js', './serve.js', './info.js'],
 });
 
 await esbuild.build({

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# make demo: a private containerd (temp dirs, its own socket) with Switchyard registered,
-# real containers through it, their events, and a clean exit whatever happens.
+# make demo: a private containerd 2.1.9 (Debian sid, unpacked into .cache/debian by
+# scripts/install-deps.sh; temp dirs, its own socket) with Switchyard registered, real
+# containers through it, their events, and a clean exit whatever happens.
+# DEMO_CONTAINERD=1.6 uses the host's containerd 1.6 instead, 1.7 trixie's 1.7.24.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -12,7 +14,14 @@ DIR="$(mktemp -d /tmp/switchyard-demo-XXXXXX)"
 SOCK="$DIR/containerd.sock"
 NS="demo-$$"
 IMG="switchyard.test/busybox:latest"
-CTR=(ctr --address "$SOCK" -n "$NS")
+case "${DEMO_CONTAINERD:-2.1}" in
+  1.6) BIN=/usr/bin; CONFIG_VERSION=2 ;;
+  1.7) BIN="$ROOT/.cache/debian/containerd-1.7/usr/bin"; CONFIG_VERSION=2 ;;
+  2.1) BIN="$ROOT/.cache/debian/containerd-2.1/usr/bin"; CONFIG_VERSION=3 ;;
+  *) echo "DEMO_CONTAINERD=${DEMO_CONTAINERD}: want 1.6, 1.7 or 2.1" >&2; exit 2 ;;
+esac
+[ -x "$BIN/containerd" ] || { echo "no containerd in $BIN: run scripts/install-deps.sh" >&2; exit 1; }
+CTR=("$BIN/ctr" --address "$SOCK" -n "$NS")
 RT=io.containerd.switchyard.v2
 
 cleanup() {
@@ -33,19 +42,19 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 cat > "$DIR/config.toml" <<TOML
-version = 2
+version = $CONFIG_VERSION
 root = "$DIR/root"
 state = "$DIR/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
+disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.cri.v1.runtime", "io.containerd.cri.v1.images", "io.containerd.nri.v1.nri"]
 [grpc]
   address = "$SOCK"
 [plugins."io.containerd.internal.v1.opt"]
   path = "$DIR/opt"
 TOML
 
-echo "== starting a private containerd in $DIR (Switchyard found on PATH as containerd-shim-switchyard-v2)"
+echo "== starting a private $("$BIN/containerd" --version | cut -d' ' -f1,3) in $DIR (Switchyard found on PATH as containerd-shim-switchyard-v2)"
 # A clean environment, as systemd would give it; the shims inherit it.
-env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin containerd --config "$DIR/config.toml" >"$DIR/containerd.log" 2>&1 &
+env -i PATH=/usr/local/sbin:/usr/local/bin:$BIN:/usr/sbin:/usr/bin:/sbin:/bin "$BIN/containerd" --config "$DIR/config.toml" >"$DIR/containerd.log" 2>&1 &
 CTRD_PID=$!
 for _ in $(seq 100); do "${CTR[@]}" version >/dev/null 2>&1 && break; sleep 0.1; done
 
@@ -66,6 +75,8 @@ set +e; "${CTR[@]}" run --rm --runtime "$RT" "$IMG" seven sh -c 'exit 7'; echo "
 echo "== a kill: a sleeping container, SIGKILL from ctr task kill"
 "${CTR[@]}" run -d --runtime "$RT" "$IMG" sleeper sleep 1000 >/dev/null
 "${CTR[@]}" tasks ls
+B="$DIR/state/io.containerd.runtime.v2.task/$NS/sleeper"
+if [ -f "$B/bootstrap.json" ]; then echo "   how containerd connects (bootstrap.json): $(cat "$B/bootstrap.json")"; else echo "   how containerd connects (address): $(cat "$B/address")"; fi
 "${CTR[@]}" tasks kill -s SIGKILL sleeper
 sleep 0.5
 "${CTR[@]}" tasks ls

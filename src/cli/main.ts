@@ -9,7 +9,8 @@ import { loadConfig, type Config } from '../config/config.js';
 import { describe } from '../errors/index.js';
 import { CliError, print } from './output.js';
 import { exec, kill, parseSignal, pids, ps, state, stats, wait } from './tasks.js';
-import { configCheck, containerdSnippet, doctor, logs, RUNTIMECLASS, routeDryRun, why } from './node.js';
+import { configCheck, doctor, logs, RUNTIMECLASS, routeDryRun, why } from './node.js';
+import { containerdSnippet, formFor, installedContainerd, parseVersionArg } from './containerd-config.js';
 import { trace } from './trace.js';
 
 const COMMON = '  -n, --namespace NS   containerd namespace (default: the only one that has the task)\n  --json               machine-readable output\n  --config FILE        Switchyard config (default: SWITCHYARD_CONFIG, /etc/switchyard/config.toml)';
@@ -47,7 +48,7 @@ Exit codes: 0 ok, 1 failure or finding, 2 usage error, 3 refused by the router.`
   logs: `Usage: switchyard logs ID [-f] [--json]\n\n  -f, --follow         keep printing new lines\n${COMMON}\n\nExample: switchyard logs web-1 -f`,
   doctor: `Usage: switchyard doctor [--containerd-config FILE] [--json]\n\nChecks each runtime (found, version), containerd's runtime entry and its pod_annotations, cgroups, CRIU, KVM and permissions. Exit 1 when any check is an error.\n\nExample: switchyard doctor --containerd-config /etc/containerd/config.toml`,
   config: `Usage: switchyard config check FILE [--json]\n\nExit 0 and a summary, or exit 2 with file:line: key: reason.\n\nExample: switchyard config check /etc/switchyard/config.toml`,
-  install: `Usage: switchyard install --print-containerd-config | --print-runtimeclass\n\nSnippets to paste: containerd's runtime entry (with pod_annotations), the RuntimeClass.\n\nExample: switchyard install --print-runtimeclass | kubectl apply -f -`,
+  install: `Usage: switchyard install --print-containerd-config [--containerd-version V] | --print-runtimeclass\n\nSnippets to paste: containerd's runtime entry (with pod_annotations) in the config form of the containerd on PATH (version 2 for 1.6/1.7, version 3 for 2.x) or of --containerd-version; the RuntimeClass.\n\nExample: switchyard install --print-containerd-config --containerd-version 2.1`,
 };
 
 const ROOTLESS = new Set(['help', 'version', 'config', 'route', 'install']);
@@ -178,8 +179,14 @@ async function run(cmd: string, args: readonly string[]): Promise<number> {
       return configCheck(positionals[1]!, !!values.json);
     }
     case 'install': {
-      const { values } = parse(args, { 'print-containerd-config': { type: 'boolean' }, 'print-runtimeclass': { type: 'boolean' } });
-      if (values['print-containerd-config']) print(containerdSnippet(config(values.config)));
+      const { values } = parse(args, { 'print-containerd-config': { type: 'boolean' }, 'print-runtimeclass': { type: 'boolean' }, 'containerd-version': { type: 'string' } });
+      if (values['print-containerd-config']) {
+        const given = values['containerd-version'] as string | undefined;
+        const version = given !== undefined ? parseVersionArg(given) : installedContainerd();
+        if (given !== undefined && !version) throw new CliError(`--containerd-version ${JSON.stringify(given)}: want a version such as 1.7 or 2.1.9`, 2);
+        // No containerd found and none named: the version-2 form, which every containerd reads (2.x migrates it).
+        print(containerdSnippet(config(values.config), version ? formFor(version) : 2, version?.text));
+      }
       else if (values['print-runtimeclass']) print(RUNTIMECLASS);
       else throw new CliError('give --print-containerd-config or --print-runtimeclass', 2);
       return 0;

@@ -12,6 +12,7 @@ import { readDecision } from '../routing/store.js';
 import { detectCgroupMode } from '../cgroups/index.js';
 import { namespaceOf } from './daemons.js';
 import { CliError, print, printJson } from './output.js';
+import { checkContainerdConfig, formFor, installedContainerd, type Finding } from './containerd-config.js';
 
 export function why(cfg: Config, id: string, ns: string | undefined, json: boolean): number {
   const namespace = namespaceOf(cfg.stateDir, id, ns);
@@ -133,32 +134,12 @@ export function configCheck(file: string, json: boolean): number {
   return 0;
 }
 
-export function containerdSnippet(cfg: Config): string {
-  return `# containerd 1.6/1.7, config version 2: add to /etc/containerd/config.toml and restart containerd.
-[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.switchyard]
-  runtime_type = "io.containerd.switchyard.v2"
-  # Pods choose a runtime with this annotation; containerd passes only the ones listed here.
-  pod_annotations = ["${cfg.annotationKey}"]
-`;
-}
-
 export const RUNTIMECLASS = `apiVersion: node.k8s.io/v1
 kind: RuntimeClass
 metadata:
   name: switchyard
 handler: switchyard
 `;
-
-interface Finding {
-  check: string;
-  ok: boolean;
-  severity: 'error' | 'warning' | 'info';
-  detail: string;
-  fix?: string;
-}
-
-/** Glob match for containerd's pod_annotations entries ("switchyard.dev/*"). */
-const covers = (pattern: string, key: string) => new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`).test(key);
 
 export function doctor(cfg: Config, containerdConfig: string, json: boolean): number {
   const f: Finding[] = [];
@@ -176,23 +157,15 @@ export function doctor(cfg: Config, containerdConfig: string, json: boolean): nu
     }
     f.push({ check: `runtime ${rt.name}`, ok: true, severity: 'info', detail: `${found}: ${version}` });
   }
+  const containerd = installedContainerd();
+  f.push(
+    containerd
+      ? { check: 'containerd', ok: true, severity: 'info', detail: `containerd ${containerd.text} (reads config version ${formFor(containerd)}; bootstrap version ${formFor(containerd) === 3 ? '3: one start per pod' : '2: start per container'})` }
+      : { check: 'containerd', ok: false, severity: 'warning', detail: 'no containerd on PATH' },
+  );
   try {
-    const doc = parse(fs.readFileSync(containerdConfig, 'utf8')) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-    const runtimes = doc?.plugins?.['io.containerd.grpc.v1.cri']?.containerd?.runtimes ?? {};
-    const ours = Object.entries(runtimes).filter(([, v]) => (v as { runtime_type?: string }).runtime_type === 'io.containerd.switchyard.v2');
-    if (ours.length === 0) {
-      f.push({ check: 'containerd config', ok: false, severity: 'error', detail: `${containerdConfig} has no runtime with runtime_type = "io.containerd.switchyard.v2"`, fix: `add:\n${containerdSnippet(cfg)}` });
-    }
-    for (const [name, v] of ours) {
-      const pa = ((v as { pod_annotations?: string[] }).pod_annotations ?? []) as string[];
-      if (!pa.some((p) => covers(p, cfg.annotationKey))) {
-        f.push({ check: `containerd runtime ${name}`, ok: false, severity: 'error', detail: `pod_annotations ${JSON.stringify(pa)} does not cover ${cfg.annotationKey}: every pod will get the default runtime`, fix: `set pod_annotations = ["${cfg.annotationKey}"] under [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.${name}] and restart containerd` });
-      } else if (pa.some((p) => covers(p, 'io.kubernetes.cri.sandbox-namespace'))) {
-        f.push({ check: `containerd runtime ${name}`, ok: false, severity: 'error', detail: `pod_annotations ${JSON.stringify(pa)} lets pods set io.kubernetes.cri.* annotations, which policy trusts`, fix: `list only ${cfg.annotationKey} in pod_annotations` });
-      } else {
-        f.push({ check: `containerd runtime ${name}`, ok: true, severity: 'info', detail: `pod_annotations covers ${cfg.annotationKey}` });
-      }
-    }
+    const doc = parse(fs.readFileSync(containerdConfig, 'utf8')) as Record<string, unknown>;
+    f.push(...checkContainerdConfig(doc, containerdConfig, cfg, containerd));
   } catch (err) {
     f.push({ check: 'containerd config', ok: false, severity: 'error', detail: `cannot read ${containerdConfig}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, fix: 'give its path with --containerd-config' });
   }

@@ -22,6 +22,7 @@ export function defaultConfig(source = '(defaults)'): Config {
   return {
     source,
     protocol: 'ttrpc',
+    bootstrapVersion: 'auto',
     grouping: 'namespace',
     idleTimeoutMs: 30_000,
     stateDir,
@@ -86,6 +87,10 @@ export function parseConfig(text: string, source: string): Config {
       case 'protocol':
         if (value !== 'ttrpc' && value !== 'grpc') throw bad('must be "ttrpc" or "grpc"');
         cfg.protocol = value;
+        break;
+      case 'bootstrap_version':
+        if (value !== 'auto' && value !== 2 && value !== 3) throw bad('must be "auto", 2 or 3');
+        cfg.bootstrapVersion = value;
         break;
       case 'grouping':
         if (value !== 'namespace' && value !== 'pod') throw bad('must be "namespace" or "pod"');

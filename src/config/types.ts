@@ -3,6 +3,8 @@
 /** How tasks share daemons: one per containerd namespace, or one per pod (sandbox). */
 export type Grouping = 'namespace' | 'pod';
 export type Protocol = 'ttrpc' | 'grpc';
+/** Which bootstrap `start` answers with: found from the containerd that runs it, or fixed. */
+export type BootstrapSetting = 'auto' | 2 | 3;
 
 /** Which runc-compatible CLI a binary is: decides the flags the OCI driver may pass. */
 export type OciFlavour = 'runc' | 'crun' | 'runsc';
@@ -62,6 +64,8 @@ export interface Config {
   /** Where it came from, for error messages and `switchyard doctor`. */
   source: string;
   protocol: Protocol;
+  /** `bootstrap_version`: "auto" (from containerd's version), 2 (plain address / JSON v2) or 3. */
+  bootstrapVersion: BootstrapSetting;
   grouping: Grouping;
   /** How long a daemon with no tasks stays warm before it exits. */
   idleTimeoutMs: number;

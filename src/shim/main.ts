@@ -25,8 +25,7 @@ export async function main(argv: readonly string[], load: Loaders = modules): Pr
       process.stdout.write(`containerd-shim-switchyard-v2:\n  Version: ${VERSION}\n  Runtime: Node.js ${process.version}\n`);
       return 0;
     case 'info':
-      process.stderr.write('-info is not supported by this shim\n');
-      return 1;
+      return (await import('./info.js')).info();
     case 'start':
       return (await import('./start.js')).start(args);
     case 'delete':

@@ -10,7 +10,8 @@ import { describe } from '../errors/index.js';
 import type { ShimArgs } from './argv.js';
 import { readStdinOptions } from './options.js';
 import { daemonPaths, type DaemonPaths } from './paths.js';
-import { bootstrapAnswer } from './bootstrap.js';
+import { addressFileAnswer, bootstrapAnswer, chooseBootstrapVersion } from './bootstrap.js';
+import { containerdVersion } from './containerd-version.js';
 import { probeUnixSocket } from '../transport/probe.js';
 
 const READY_TIMEOUT_MS = 15_000;
@@ -30,9 +31,12 @@ export async function start(args: ShimArgs): Promise<number> {
     const cfg = loadConfig(options?.configPath);
     const bundle = process.cwd();
     const paths = daemonPaths(cfg, args.address, args.namespace, bundle, args.id, options?.configPath);
+    // Which containerd asks decides the answer; an answer it cannot take fails before a daemon starts.
+    const containerd = cfg.bootstrapVersion === 'auto' || cfg.protocol === 'grpc' ? await containerdVersion(args.publishBinary, cfg.stateDir) : undefined;
+    const version = chooseBootstrapVersion(cfg.bootstrapVersion, containerd, cfg.protocol);
+    const answer = bootstrapAnswer(cfg.protocol, version, paths.socket, containerd, cfg.bootstrapVersion !== 'auto');
     await ensureDaemon(args, cfg, paths, options?.configPath);
-    const answer = bootstrapAnswer(cfg, paths.socket);
-    fs.writeFileSync(path.join(bundle, 'address'), answer);
+    fs.writeFileSync(path.join(bundle, 'address'), addressFileAnswer(cfg.protocol, paths.socket));
     // containerd reads stdout and stderr together: the answer must be all that is printed.
     process.stdout.write(answer);
     return 0;

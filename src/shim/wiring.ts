@@ -23,6 +23,8 @@ import { CallLog } from './call-log.js';
 import type { DaemonLog } from './log.js';
 import { DaemonMetrics } from './metrics.js';
 import { VERSION } from './version.js';
+import { recordingBundleAddress } from './bundle-address.js';
+import { addressFileAnswer } from './bootstrap.js';
 
 export interface Daemon {
   service: TaskService;
@@ -104,11 +106,14 @@ export async function listen(
   o: { log: Logger; onConnection(): void },
 ): Promise<Listener> {
   const info = () => ({ tasks: d.service.size, version: VERSION });
+  const served = recordingBundleAddress(d.service, addressFileAnswer(cfg.protocol, at.socket), (err) =>
+    o.log.warn({ err: describe(err) }, 'cannot write the bundle address'),
+  );
   if (cfg.protocol === 'grpc') {
     const { GrpcServer } = await import('../transport/grpc/server.js');
     const g = new GrpcServer();
-    g.addService(taskServiceV3, d.service);
-    g.addService(taskServiceV2, d.service);
+    g.addService(taskServiceV3, served);
+    g.addService(taskServiceV2, served);
     g.addService(debugService, d.callLog.service(info));
     g.observe(d.callLog.observe);
     await g.listen(at.socket);
@@ -118,8 +123,8 @@ export async function listen(
     onProtocolError: (err) => o.log.warn({ err: err.message }, 'dropped a connection'),
     onConnection: o.onConnection,
   });
-  t.addService(taskServiceV2, d.service);
-  t.addService(taskServiceV3, d.service);
+  t.addService(taskServiceV2, served);
+  t.addService(taskServiceV3, served);
   t.addService(debugService, d.callLog.service(info));
   t.observe(d.callLog.observe);
   await t.listen(at.listenFd !== undefined ? { fd: at.listenFd } : at.socket);

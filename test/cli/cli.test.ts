@@ -1,7 +1,9 @@
 import t from 'tap';
 import { age, table } from '../../src/cli/output.js';
 import { parseSignal } from '../../src/cli/tasks.js';
-import { containerdSnippet, RUNTIMECLASS } from '../../src/cli/node.js';
+import { RUNTIMECLASS } from '../../src/cli/node.js';
+import { checkContainerdConfig, containerdSnippet } from '../../src/cli/containerd-config.js';
+import { parse as parseToml } from 'smol-toml';
 import { defaultConfig } from '../../src/config/config.js';
 import { main } from '../../src/cli/main.js';
 
@@ -24,6 +26,30 @@ t.test('install snippets: the runtime entry allowlists the configured annotation
   t.match(containerdSnippet(cfg), /runtime_type = "io\.containerd\.switchyard\.v2"/);
   t.match(containerdSnippet({ ...cfg, annotationKey: 'example.com/rt' }), /pod_annotations = \["example\.com\/rt"\]/);
   t.match(RUNTIMECLASS, /handler: switchyard/);
+  t.match(containerdSnippet(cfg, 2), /^\[plugins\."io\.containerd\.grpc\.v1\.cri"\.containerd\.runtimes\.switchyard\]$/m);
+  const v3 = containerdSnippet(cfg, 3, '2.1.9');
+  t.match(v3, /^version = 3$/m);
+  t.match(v3, /^\[plugins\.'io\.containerd\.cri\.v1\.runtime'\.containerd\.runtimes\.switchyard\]$/m);
+  t.match(v3, /containerd 2\.1\.9, config version 3/);
+});
+
+t.test('containerd config checks, version 2 and version 3', async (t) => {
+  const cfg = defaultConfig();
+  const v = (text: string) => ({ major: Number(text[0]), minor: Number(text[2]), text });
+  const check = (toml: string, containerd?: string) => checkContainerdConfig(parseToml(toml) as Record<string, unknown>, 'c.toml', cfg, containerd ? v(containerd) : undefined);
+  const bad = (fs: ReturnType<typeof check>) => fs.filter((f) => !f.ok).map((f) => f.detail);
+  for (const form of [2, 3] as const) {
+    t.same(bad(check(containerdSnippet(cfg, form))), [], `the version-${form} snippet passes`);
+    const trap = containerdSnippet(cfg, form).replace(/pod_annotations = .*/, '');
+    t.match(bad(check(trap)), [/pod_annotations \[\] does not cover switchyard\.dev\/runtime/], `version ${form}: the pod_annotations trap`);
+    const wide = containerdSnippet(cfg, form).replace(/pod_annotations = .*/, 'pod_annotations = ["*"]');
+    t.match(bad(check(wide)), [/lets pods set io\.kubernetes\.cri\.\* annotations/], `version ${form}: too wide`);
+  }
+  const misplaced = 'version = 3\n' + containerdSnippet(cfg, 2);
+  t.match(bad(check(misplaced)), [/version-2 table .* which containerd 2\.x does not read there/, /no CRI runtime/], 'a version-3 file with the version-2 table');
+  t.match(bad(check(containerdSnippet(cfg, 3), '1.7.24')), [/config version 3, which containerd 1\.7\.24 cannot read/], 'version 3 on containerd 1.7');
+  const none = check('version = 3\n', '2.1.9');
+  t.match(none.find((f) => !f.ok)?.fix, /version = 3\n\[plugins\.'io\.containerd\.cri\.v1\.runtime'/, 'the fix is in the found containerd\'s form');
 });
 
 /** Runs main with stdout and stderr captured (restored before any assertion: tap writes to stdout). */

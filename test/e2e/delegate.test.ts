@@ -4,6 +4,7 @@
  * runc-v2 shim: through it every scenario must behave as runc-v2 does directly.
  */
 import t from 'tap';
+import { socketAddress } from '../../src/shim/address.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { requireCommands, requireE2E } from './lib/prereq.js';
@@ -78,8 +79,14 @@ if (requireE2E(t) && requireCommands(t, ['containerd-shim-runc-v2'])) {
     const ours = fs.readFileSync(path.join(bundle, 'address'), 'utf8');
     const d = daemon();
     t.equal(ours, d.address, 'the bundle names our daemon');
-    const theirs = fs.readFileSync(path.join(d.dir, 'delegates', 'd-long', 'address'), 'utf8');
-    t.not(theirs, ours, 'the delegate wrote its address in a directory of ours');
+    // runc-v2 of containerd 1.x writes `address` into its working directory; 2.x leaves
+    // that to containerd (bootstrap.json) and writes none.
+    const theirsFile = path.join(d.dir, 'delegates', 'd-long', 'address');
+    // runc-v2's own socket convention: the task id is its group (protocol.md §2.6).
+    const theirs = socketAddress(env.c.address, ns, 'd-long');
+    if (env.c.build.configVersion === 2) t.equal(fs.readFileSync(theirsFile, 'utf8'), theirs, 'the delegate wrote its address in a directory of ours');
+    else t.notOk(fs.existsSync(theirsFile), 'the runc-v2 of containerd 2.x wrote no address file');
+    t.not(theirs, ours);
     const ex = await ctr(['task', 'exec', '--exec-id', 'e1', 'd-long', 'sh', '-c', 'echo hi; exit 3']);
     t.equal(ex.stdout, 'hi');
     t.equal(ex.exitCode, 3);

@@ -1,7 +1,6 @@
 import t from 'tap';
 import { createConsoleSocket } from '../../src/io/console-socket.js';
 import { SEND_PIPE, sendMaster, closeAll, fdCountSettled } from './pty-fixtures.js';
-import { once } from 'node:events';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';

@@ -1,18 +1,14 @@
 // Shared by the console-socket and terminal-copy tests: a runc-like sender, ptys, FIFO clients.
 import type { Test } from 'tap';
 import { spawn } from 'node:child_process';
-import crypto from 'node:crypto';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { execa } from 'execa';
 import { startConsoleCopy, type ConsoleCopy, type ConsoleFifos } from '../../src/io/terminal-copy.js';
-import { ioctlGetWinsize, ioctlSetWinsize, openPty, type Pty } from '../../src/sys/tty.js';
+import { openPty, type Pty } from '../../src/sys/tty.js';
 import { tempDir } from '../helpers/tmp.js';
-import { makeFifos, openFdCount, openReader, openWriter, sha256, writeAndClose } from './client.js';
+import { makeFifos, openFdCount, openReader, openWriter } from './client.js';
 
 // ---------------------------------------------------------------------------------------
 // Helpers

@@ -1,7 +1,6 @@
 import t from 'tap';
 import { fdCountSettled, onTerminal, watchOutput, setup, settlesWithin } from './pty-fixtures.js';
 import crypto from 'node:crypto';
-import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';

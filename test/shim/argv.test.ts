@@ -2,7 +2,6 @@ import t from 'tap';
 import { parseShimArgs } from '../../src/shim/argv.js';
 import { decodeRuntimeOptions } from '../../src/shim/options.js';
 import { encodeDeleteResponse } from '../../src/shim/delete-response.js';
-import { bootstrapAnswer } from '../../src/shim/bootstrap.js';
 import { containerd, runtimeoptions } from '../../src/gen/proto.js';
 import { socketAddress } from '../../src/shim/address.js';
 
@@ -43,10 +42,7 @@ t.test('the hand-written DeleteResponse decodes with the generated code', async 
   t.same(Buffer.from(containerd.task.v2.DeleteResponse.encode({ pid: 4242, exitStatus: 137, exitedAt: { seconds: 1_700_000_000, nanos: 123_000_000 } }).finish()), bytes);
 });
 
-t.test('what start prints', async (t) => {
-  t.equal(bootstrapAnswer({ protocol: 'ttrpc' }, '/run/containerd/s/abc'), 'unix:///run/containerd/s/abc');
-  t.same(JSON.parse(bootstrapAnswer({ protocol: 'grpc' }, '/run/containerd/s/abc')), { version: 3, address: '/run/containerd/s/abc', protocol: 'grpc' });
-  t.same(JSON.parse(bootstrapAnswer({ protocol: 'grpc', grpcBootstrapVersion: 2 }, '/s')), { version: 2, address: '/s', protocol: 'grpc' });
+t.test('the shim socket address', async (t) => {
   // The worked example of docs/protocol.md §2.6.
   t.equal(socketAddress('/run/containerd/containerd.sock', 'k8s.io', '0123abcd'), 'unix:///run/containerd/s/48e2587efba6512f6445a3c9f275a26bd275dbb5c4d690f9c54bf5c95d13b5b5');
 });

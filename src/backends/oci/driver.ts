@@ -7,7 +7,7 @@ import {
   checkpointArgs, createArgs, deleteArgs, execArgs, killArgs, pauseArgs, psArgs, restoreArgs, resumeArgs, startArgs, updateArgs,
   type GlobalOptions,
 } from './args.js';
-import { flavourCapabilities, flavourGlobalArgs, launch, parseWaitOutput, stdioAtStart, type Flavour, type Launch } from './flavour.js';
+import { adaptSpecVersion, flavourCapabilities, flavourGlobalArgs, launch, parseWaitOutput, stdioAtStart, type Flavour, type Launch } from './flavour.js';
 import { runRuntime, RuntimeCommandError } from './runner.js';
 import { dupCloexec } from '../../sys/fds.js';
 
@@ -98,6 +98,7 @@ export class OciDriver implements RuntimeDriver {
 
   async create(spec: CreateSpec): Promise<number> {
     this.bundles.set(spec.id, spec.bundle);
+    adaptSpecVersion(this.flavour, spec.bundle);
     let stdio: CreateSpec['stdio'] | undefined = spec.stdio;
     if (stdioAtStart(this.flavour, spec.annotations ?? {})) {
       // Ours to hand over at start: the caller closes its copies once create returns.

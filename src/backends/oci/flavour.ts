@@ -3,6 +3,8 @@
  * binary is launched, and when a container's stdio is handed over. Everything else (the
  * subcommands and their flags) is shared in args.ts.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import type { GlobalOptions } from './args.js';
 import type { DriverCapabilities } from '../types.js';
 
@@ -72,4 +74,18 @@ export function parseWaitOutput(text: string): number {
   const v = JSON.parse(text) as { exitStatus?: unknown };
   if (typeof v.exitStatus !== 'number' || !Number.isInteger(v.exitStatus)) throw new Error(`no exitStatus in ${JSON.stringify(text)}`);
   return v.exitStatus;
+}
+
+/**
+ * crun 1.8 refuses any spec whose ociVersion is past 1.1 ("unknown version specified"),
+ * and containerd 2.x writes 1.2.x. The 1.2 additions are fields crun 1.8 does not read
+ * either way, so its spec is labelled 1.1.0; runc and runsc take 1.2 as it is.
+ */
+export function adaptSpecVersion(flavour: Flavour, bundle: string): void {
+  if (flavour !== 'crun') return;
+  const file = path.join(bundle, 'config.json');
+  const text = fs.readFileSync(file, 'utf8');
+  const m = /"ociVersion"\s*:\s*"1\.(\d+)\.[^"]*"/.exec(text);
+  if (!m || Number(m[1]) < 2) return;
+  fs.writeFileSync(file, text.replace(m[0], '"ociVersion":"1.1.0"'));
 }

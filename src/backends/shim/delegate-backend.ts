@@ -10,13 +10,13 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { TtrpcClient } from '../../transport/ttrpc/client.js';
 import { probeUnixSocket } from '../../transport/probe.js';
-import { taskServiceV2, type TaskApi, type TaskCallContext, type TaskClient } from '../../api/task.js';
+import { taskServiceV2, taskServiceV3, type TaskApi, type TaskCallContext, type TaskClient } from '../../api/task.js';
 import { describe, notFound } from '../../errors/index.js';
 import type { EventSink } from '../../events/sink.js';
 import { taskDelete, taskExit, timestamp } from '../../events/topics.js';
 import { writeTaskRecord } from '../record.js';
 import type { TaskBackend, TaskSummary } from '../types.js';
-import { deleteDelegate, encodeOptionsAny, startDelegate, type DelegateCommand } from './launch.js';
+import { deleteDelegate, encodeOptionsAny, startDelegate, type DelegateCommand, type StartAnswer } from './launch.js';
 
 interface Exit {
   status: number;
@@ -142,11 +142,11 @@ export class DelegateBackend implements TaskBackend {
     d.workDirs.clear();
   }
 
-  private async delegate(address: string): Promise<Delegate> {
+  private async delegate({ address, version }: StartAnswer): Promise<Delegate> {
     let d = this.delegates.get(address);
     if (d) return d;
     const client = await TtrpcClient.connect(address);
-    d = { address, client, task: client.service(taskServiceV2), ids: new Set(), workDirs: new Set(), leaving: false };
+    d = { address, client, task: client.service(version === 3 ? taskServiceV3 : taskServiceV2), ids: new Set(), workDirs: new Set(), leaving: false };
     this.delegates.set(address, d);
     const me = d;
     client.onClose(() => void this.died(me));

@@ -60,11 +60,22 @@ export function encodeOptions(options: Record<string, unknown> | undefined): Buf
   return any ? Buffer.from(google.protobuf.Any.encode(any).finish()) : Buffer.alloc(0);
 }
 
+/** A delegate's `start` answer: where it listens, and the Task API version it serves there. */
+export interface StartAnswer {
+  address: string;
+  /** 3: the delegate serves containerd.task.v3.Task (runc-v2 from containerd 2.x serves only that). */
+  version: 2 | 3;
+}
+
 /** The address in a `start` answer: plain `unix://…`, or the JSON bootstrap of containerd 2.x shims. */
 export function parseStartAnswer(out: string): string {
+  return parseStartBootstrap(out).address;
+}
+
+export function parseStartBootstrap(out: string): StartAnswer {
   const text = out.trim();
   if (text.startsWith('{')) {
-    let b: { address?: unknown; protocol?: unknown };
+    let b: { address?: unknown; protocol?: unknown; version?: unknown };
     try {
       b = JSON.parse(text) as typeof b;
     } catch (err) {
@@ -72,10 +83,10 @@ export function parseStartAnswer(out: string): string {
     }
     if (b.protocol !== undefined && b.protocol !== 'ttrpc') throw failedPrecondition(`delegate start: protocol ${String(b.protocol)} is not supported, only ttrpc`);
     if (typeof b.address !== 'string' || !b.address) throw failedPrecondition('delegate start: bootstrap answer without an address');
-    return b.address;
+    return { address: b.address, version: b.version === 3 ? 3 : 2 };
   }
   if (!/^(unix:\/\/)?\//.test(text)) throw failedPrecondition(`delegate start: unexpected answer ${JSON.stringify(text.slice(0, 200))}`);
-  return text;
+  return { address: text, version: 2 };
 }
 
 async function runShim(c: DelegateCommand, action: 'start' | 'delete', input?: Buffer) {
@@ -100,8 +111,8 @@ async function runShim(c: DelegateCommand, action: 'start' | 'delete', input?: B
 }
 
 /** `start`: the delegate's address (it may be an existing daemon serving the pod). */
-export async function startDelegate(c: DelegateCommand): Promise<string> {
-  return parseStartAnswer((await runShim(c, 'start', encodeOptions(c.options))).toString());
+export async function startDelegate(c: DelegateCommand): Promise<StartAnswer> {
+  return parseStartBootstrap((await runShim(c, 'start', encodeOptions(c.options))).toString());
 }
 
 export interface DelegateExit {

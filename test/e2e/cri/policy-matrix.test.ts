@@ -30,18 +30,18 @@ const policy = (harden: boolean) =>
   ].join('\n');
 
 /** What must happen: the runtime the pod runs on, or the words of its refusal. */
-function expected(ns: string, asked: string | undefined, harden: boolean): { runtime: string } | { refused: RegExp } {
+function expected(ns: string, asked: string | undefined, harden: boolean): { runtime: string } | { refused: RegExp; code: string } {
   const known = ['runc', 'crun', 'runsc'];
-  if (asked !== undefined && !known.includes(asked)) return { refused: /unknown|not a known|known runtimes/i };
+  if (asked !== undefined && !known.includes(asked)) return { refused: /unknown|not a known|known runtimes/i, code: 'INVALID_ARGUMENT' };
   if (ns === 'locked') {
     if (asked === undefined || asked === 'runc') return { runtime: 'runc' };
-    return { refused: /refused.*locked|locked.*allows only runc/ };
+    return { refused: /refused.*locked|locked.*allows only runc/, code: 'PERMISSION_DENIED' };
   }
   const rank = (r: string) => known.indexOf(r);
   const dflt = ns.startsWith('tenant-') ? 'crun' : 'runc';
   const want = asked ?? dflt;
-  if (harden && ns.startsWith('tenant-') && rank(want) < rank(dflt)) return { refused: /refused.*tenants/ };
-  if (want === 'runsc') return { refused: /runsc.*not installed/ };
+  if (harden && ns.startsWith('tenant-') && rank(want) < rank(dflt)) return { refused: /refused.*tenants/, code: 'PERMISSION_DENIED' };
+  if (want === 'runsc') return { refused: /runsc.*not installed/, code: 'FAILED_PRECONDITION' };
   return { runtime: want };
 }
 
@@ -74,6 +74,8 @@ if (requireE2E(t) && requireCommands(t, ['crun', 'unshare'])) {
             refused++;
             t.ok('refused' in want, `${label}: refused (${pod.message.slice(0, 160)})`);
             if ('refused' in want) t.match(pod.message, want.refused, `${label}: the right words`);
+            // containerd 2.x passes the shim's status code through CRI (1.6's errdefs lacks PermissionDenied).
+            if ('refused' in want && env.c.build.configVersion === 3) t.match(pod.message, `${want.code} (gRPC code`, `${label}: ${want.code}`);
             continue;
           }
           admitted++;

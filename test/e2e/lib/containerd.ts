@@ -24,18 +24,29 @@ import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { execa, type ResultPromise } from 'execa';
 import { forceCleanupSync, isAlive, sleepSync, type CleanupReport } from './cleanup.js';
+import { containerdBuild, type ContainerdBuild, type ContainerdVersion } from './containerd-version.js';
+import { renderCri, tomlValue, type TomlValue } from './containerd-config.js';
 
 export const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-export type TomlValue = string | number | boolean | string[];
+export type { TomlValue };
 
 export interface ContainerdOptions {
   /** Enable the CRI plugin (default false: it is disabled, which makes start faster). */
   cri?: boolean;
-  /** Extra keys for the `[plugins."io.containerd.grpc.v1.cri"]` table (when cri). */
+  /**
+   * Extra keys for the CRI plugin, named as in config version 2's
+   * `[plugins."io.containerd.grpc.v1.cri"]` table (when cri). For containerd 2.x each is
+   * written where config version 3 keeps it (containerd-config.ts).
+   */
   criOptions?: Record<string, TomlValue>;
-  /** Keys for the `[plugins."io.containerd.grpc.v1.cri".containerd]` table (when cri). */
+  /** Keys for the `[plugins."io.containerd.grpc.v1.cri".containerd]` table (when cri); same mapping. */
   criContainerdOptions?: Record<string, TomlValue>;
+  /**
+   * Which containerd (default: SWITCHYARD_E2E_CONTAINERD, else 2.1). Its own folder goes
+   * first on containerd's PATH (its containerd-shim-runc-v2) and its own ctr is used.
+   */
+  version?: ContainerdVersion;
   /** 'auto' (default): overlayfs if an overlay mount works under /tmp, else native. */
   snapshotter?: 'overlayfs' | 'native' | 'auto';
   /**
@@ -46,7 +57,7 @@ export interface ContainerdOptions {
    * Other sub-tables such as `[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.x]`
    * or `[plugins."io.containerd.runtime.v2.task"]` are fine.
    */
-  extraConfig?: string;
+  extraConfig?: string | ((build: ContainerdBuild) => string);
   /** Directories put in front of containerd's PATH (e.g. where our shim binary lives). */
   pathPrefix?: string[];
   /** Extra environment variables for containerd (inherited by the shims it spawns). */
@@ -57,7 +68,7 @@ export interface ContainerdOptions {
   namespace?: string;
   /** How long to wait for containerd to answer (default 20000 ms). */
   startTimeoutMs?: number;
-  /** containerd executable (default: `containerd` looked up in the clean PATH). */
+  /** containerd executable (default: the chosen version's). */
   containerdBinary?: string;
   /**
    * Use this directory, made by the caller with makeE2EDir(), instead of a fresh one: for
@@ -118,6 +129,8 @@ export interface ContainerdHandle {
   /** Default namespace used by ctr(). */
   readonly namespace: string;
   readonly snapshotter: 'overlayfs' | 'native';
+  /** Which containerd this is: version, binaries, config form. */
+  readonly build: ContainerdBuild;
   /** The environment containerd runs with. */
   readonly env: Record<string, string>;
   /** containerd's current pid (changes on restart). */
@@ -139,6 +152,12 @@ export interface ContainerdHandle {
   logs(): string;
   /** Stop containerd (SIGTERM, shims keep running) and start it again with the same config. */
   restart(): Promise<void>;
+  /**
+   * Stop containerd (shims keep running) and start another version on the same root,
+   * state and socket, as an operator upgrades a node: the config is rewritten in the new
+   * version's form, and ctr() uses the new version's ctr.
+   */
+  replaceWith(version: ContainerdVersion): Promise<void>;
   /**
    * Kill and delete all tasks and containers, stop containerd and remove every process,
    * mount, cgroup and file it left. Idempotent. Rejects if processes, mounts or the temp
@@ -197,16 +216,6 @@ export function overlaySupported(): boolean {
 // ---------------------------------------------------------------------------------------
 // config
 
-function tomlValue(v: TomlValue): string {
-  if (Array.isArray(v)) return '[' + v.map((s) => JSON.stringify(s)).join(', ') + ']';
-  if (typeof v === 'string') return JSON.stringify(v);
-  return String(v);
-}
-
-function tomlKeys(rec: Record<string, TomlValue> | undefined, indent: string): string[] {
-  return Object.entries(rec ?? {}).map(([k, v]) => `${indent}${/^[A-Za-z0-9_-]+$/.test(k) ? k : JSON.stringify(k)} = ${tomlValue(v)}`);
-}
-
 export function renderConfig(p: {
   dir: string;
   root: string;
@@ -214,18 +223,22 @@ export function renderConfig(p: {
   address: string;
   snapshotter: string;
   opts: ContainerdOptions;
+  build: ContainerdBuild;
 }): string {
   const { opts } = p;
-  const disabled = [
-    'io.containerd.snapshotter.v1.aufs',
-    'io.containerd.snapshotter.v1.btrfs',
-    'io.containerd.snapshotter.v1.zfs',
-    'io.containerd.snapshotter.v1.devmapper',
-  ];
-  if (!opts.cri) disabled.push('io.containerd.grpc.v1.cri');
+  const v3 = p.build.configVersion === 3;
+  const disabled = ['io.containerd.snapshotter.v1.aufs', 'io.containerd.snapshotter.v1.btrfs', 'io.containerd.snapshotter.v1.zfs', 'io.containerd.snapshotter.v1.devmapper'];
+  // 1.7 and 2.x run NRI, which listens on one host-wide socket (/var/run/nri/nri.sock):
+  // private instances side by side would take it from each other.
+  disabled.push('io.containerd.nri.v1.nri');
+  if (!opts.cri) {
+    disabled.push('io.containerd.grpc.v1.cri');
+    // 2.x splits CRI into several plugins; the runtime and images halves load on their own.
+    if (v3) disabled.push('io.containerd.cri.v1.runtime', 'io.containerd.cri.v1.images');
+  }
   const lines = [
     '# generated by test/e2e/lib/containerd.ts',
-    'version = 2',
+    `version = ${p.build.configVersion}`,
     `root = ${JSON.stringify(p.root)}`,
     `state = ${JSON.stringify(p.state)}`,
     'oom_score = 0',
@@ -243,31 +256,17 @@ export function renderConfig(p: {
   ];
   if (opts.cri) {
     lines.push(
-      '  [plugins."io.containerd.grpc.v1.cri"]',
-      ...tomlKeys(
-        {
-          // a random port, so that several CRI-enabled instances can run at once
-          stream_server_address: '127.0.0.1',
-          stream_server_port: '0',
-          // 1.6 otherwise bind-mounts pod netns under /var/run/netns
-          netns_mounts_under_state_dir: true,
-          ...opts.criOptions,
-        },
-        '    ',
-      ),
-      '    [plugins."io.containerd.grpc.v1.cri".containerd]',
-      ...tomlKeys({ snapshotter: p.snapshotter, ...opts.criContainerdOptions }, '      '),
-      // Declaring any runtimes.<x> table in extraConfig replaces containerd's default
-      // runtimes map, so the default "runc" handler must be spelled out.
-      '      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]',
-      '        runtime_type = "io.containerd.runc.v2"',
-      '    [plugins."io.containerd.grpc.v1.cri".cni]',
-      '      bin_dir = "/usr/lib/cni"',
-      `      conf_dir = ${JSON.stringify(path.join(p.dir, 'cni', 'net.d'))}`,
+      ...renderCri(p.build.configVersion, {
+        // a random port, so that several CRI-enabled instances can run at once
+        plugin: { stream_server_address: '127.0.0.1', stream_server_port: '0', netns_mounts_under_state_dir: true, ...opts.criOptions },
+        containerd: { snapshotter: p.snapshotter, ...opts.criContainerdOptions },
+        cni: { bin_dir: '/usr/lib/cni', conf_dir: path.join(p.dir, 'cni', 'net.d') },
+      }),
     );
   }
   lines.push('');
-  if (opts.extraConfig) lines.push('# extraConfig', opts.extraConfig, '');
+  const extra = typeof opts.extraConfig === 'function' ? opts.extraConfig(p.build) : opts.extraConfig;
+  if (extra) lines.push('# extraConfig', extra, '');
   return lines.join('\n');
 }
 
@@ -340,6 +339,7 @@ class Instance implements ContainerdHandle {
   readonly namespace: string;
   readonly snapshotter: 'overlayfs' | 'native';
   readonly env: Record<string, string>;
+  build: ContainerdBuild;
   private proc: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
   private reaper: ChildProcess | undefined;
@@ -348,7 +348,7 @@ class Instance implements ContainerdHandle {
   private stopPromise: Promise<CleanupReport> | undefined;
   private forced = false;
   private readonly startTimeoutMs: number;
-  private readonly binary: string;
+  private binary: string;
 
   constructor(private readonly opts: ContainerdOptions) {
     if (opts.dir !== undefined && !/^\/tmp\/switchyard-e2e-[^/]+$/.test(opts.dir)) {
@@ -363,18 +363,23 @@ class Instance implements ContainerdHandle {
     this.logPath = path.join(this.dir, 'containerd.log');
     this.namespace = opts.namespace ?? uniqueNamespace('sy');
     this.startTimeoutMs = opts.startTimeoutMs ?? 20_000;
-    this.binary = opts.containerdBinary ?? 'containerd';
+    this.build = containerdBuild(opts.version);
+    this.binary = opts.containerdBinary ?? this.build.containerd;
     const snap = opts.snapshotter ?? 'auto';
     this.snapshotter = snap === 'auto' ? (overlaySupported() ? 'overlayfs' : 'native') : snap;
-    this.env = {
-      PATH: [...(opts.pathPrefix ?? []), SYSTEM_PATH].join(':'),
-      ...(opts.env ?? {}),
-    };
+    this.env = { PATH: this.pathFor(this.build), ...(opts.env ?? {}) };
     this.namespaces.add(this.namespace);
-    fs.writeFileSync(
-      this.configPath,
-      renderConfig({ dir: this.dir, root: this.root, state: this.state, address: this.address, snapshotter: this.snapshotter, opts }),
-    );
+    this.writeConfig();
+  }
+
+  /** The version's folder first, so its containerd-shim-runc-v2 is the one containerd finds. */
+  private pathFor(build: ContainerdBuild): string {
+    return [...(this.opts.pathPrefix ?? []), build.binDir, SYSTEM_PATH].join(':');
+  }
+
+  private writeConfig(): void {
+    const p = { dir: this.dir, root: this.root, state: this.state, address: this.address, snapshotter: this.snapshotter, opts: this.opts, build: this.build };
+    fs.writeFileSync(this.configPath, renderConfig(p));
   }
 
   get pid(): number | undefined {
@@ -488,13 +493,13 @@ class Instance implements ContainerdHandle {
 
   ctrCommand(args: string[], opts: Pick<CtrOptions, 'namespace' | 'env'> = {}) {
     const ns = opts.namespace ?? this.namespace;
-    return { file: 'ctr', args: ['--address', this.address, '--namespace', ns, ...this.withFifoDir(args)], env: this.ctrEnv(opts.env) };
+    return { file: this.build.ctr, args: ['--address', this.address, '--namespace', ns, ...this.withFifoDir(args)], env: this.ctrEnv(opts.env) };
   }
 
   ctrProcess(args: string[], opts: CtrOptions = {}): ResultPromise {
     const ns = opts.namespace ?? this.namespace;
     if (opts.namespace && !this.namespaces.has(ns)) this.addNamespace(ns);
-    return execa('ctr', ['--address', this.address, '--namespace', ns, ...this.withFifoDir(args)], {
+    return execa(this.build.ctr, ['--address', this.address, '--namespace', ns, ...this.withFifoDir(args)], {
       env: this.ctrEnv(opts.env),
       extendEnv: false,
       reject: opts.reject ?? true,
@@ -578,6 +583,16 @@ class Instance implements ContainerdHandle {
   async restart(): Promise<void> {
     if (this.stopped) throw new Error('restart() after stop()');
     await this.stopDaemon(10_000);
+    await this.start();
+  }
+
+  async replaceWith(version: ContainerdVersion): Promise<void> {
+    if (this.stopped) throw new Error('replaceWith() after stop()');
+    await this.stopDaemon(10_000);
+    this.build = containerdBuild(version);
+    this.binary = this.build.containerd;
+    this.env.PATH = this.pathFor(this.build);
+    this.writeConfig();
     await this.start();
   }
 

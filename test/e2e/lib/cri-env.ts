@@ -28,6 +28,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { SYSTEM_PATH, makeE2EDir, startContainerd, uniqueNamespace, type ContainerdHandle, type ContainerdOptions, type TomlValue } from './containerd.js';
+import { criRuntimesTable, tomlKeys } from './containerd-config.js';
+import { containerdBuild } from './containerd-version.js';
 import { cgroupMounts, findProcessesReferencing, mountsUnder, type CleanupReport } from './cleanup.js';
 import { importBusybox } from './image.js';
 import { importPause, PAUSE_REF, type PauseBuild } from './cri-image.js';
@@ -113,22 +115,11 @@ export interface CriEnv {
 
 // ---------------------------------------------------------------------------------------
 
-function tomlValue(v: TomlValue): string {
-  if (Array.isArray(v)) return '[' + v.map((s) => JSON.stringify(s)).join(', ') + ']';
-  if (typeof v === 'string') return JSON.stringify(v);
-  return String(v);
-}
+const tomlLines = tomlKeys;
 
-function tomlLines(rec: Record<string, TomlValue | undefined>, indent: string): string[] {
-  return Object.entries(rec)
-    .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => `${indent}${/^[A-Za-z0-9_-]+$/.test(k) ? k : JSON.stringify(k)} = ${tomlValue(v!)}`);
-}
-
-const CRI_TABLE = 'plugins."io.containerd.grpc.v1.cri".containerd.runtimes';
-
-/** The runtimes.<name> tables for containerd's config (extraConfig). */
-export function renderHandlers(handlers: Record<string, CriRuntimeHandler>): string {
+/** The runtimes.<name> tables for containerd's config (extraConfig), in its version's form. */
+export function renderHandlers(handlers: Record<string, CriRuntimeHandler>, configVersion: 2 | 3): string {
+  const CRI_TABLE = criRuntimesTable(configVersion);
   const out: string[] = [];
   for (const [name, h] of Object.entries(handlers)) {
     if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new Error(`bad runtime handler name ${JSON.stringify(name)}`);
@@ -211,10 +202,14 @@ export async function startCriContainerd(opts: CriContainerdOptions = {}): Promi
         // CRI gives the sandbox oom_score_adj -998; without CAP_SYS_RESOURCE (this test
         // machine is itself a container) runc init then dies with "failed to update
         // /proc/self/oom_score_adj: Permission denied". Clamp to containerd's own score.
-        ...(canLowerOomScoreAdj() ? {} : { restrict_oom_score_adj: true }),
+        // containerd 2.x's CRI always needs it here (runc 1.1.5 under it otherwise fails
+        // every sandbox with "can't get final child's PID from pipe").
+        ...(canLowerOomScoreAdj() && containerdBuild(base.version).configVersion === 2 ? {} : { restrict_oom_score_adj: true }),
         ...(opts.criOptions ?? {}),
       },
-      extraConfig: [renderHandlers(handlers), base.extraConfig ?? ''].join('\n'),
+      // A function of the version: an upgrade test rewrites the config for the next one.
+      extraConfig: (build) =>
+        [renderHandlers(handlers, build.configVersion), typeof base.extraConfig === 'function' ? base.extraConfig(build) : (base.extraConfig ?? '')].join('\n'),
     });
   } catch (e) {
     // startContainerd removes the dir itself when containerd fails to start; not before.

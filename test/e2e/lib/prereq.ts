@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SYSTEM_PATH } from './containerd.js';
+import { containerdBuild, missingBuild, type ContainerdVersion } from './containerd-version.js';
 
 /** Minimal shape of a tap Test used here. */
 export interface PlanTest {
@@ -65,9 +66,16 @@ export function requireCommands(t: PlanTest, cmds: string[] = E2E_COMMANDS, opts
   return true;
 }
 
-/** The common check for e2e test files: root, containerd/ctr/runc, busybox-static. */
-export function requireE2E(t: PlanTest, extra: string[] = []): boolean {
+/**
+ * The common check for e2e test files: root, containerd/ctr/runc, busybox-static, and the
+ * containerd the run selected (SWITCHYARD_E2E_CONTAINERD) plus any other `versions`.
+ */
+export function requireE2E(t: PlanTest, extra: string[] = [], versions: ContainerdVersion[] = []): boolean {
   if (!requireCommands(t, [...E2E_COMMANDS, ...extra])) return false;
   if (!fs.existsSync('/bin/busybox')) return unmet(t, '/bin/busybox missing (install busybox-static)');
+  for (const build of [containerdBuild(), ...versions.map((v) => containerdBuild(v))]) {
+    const why = missingBuild(build);
+    if (why) return unmet(t, why);
+  }
   return true;
 }

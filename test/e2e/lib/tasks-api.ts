@@ -33,3 +33,61 @@ export async function updateTask(address: string, namespace: string, id: string,
     client.close();
   }
 }
+
+async function unary(address: string, namespace: string | undefined, method: string, body: Uint8Array, timeoutMs = 30_000): Promise<Buffer> {
+  const client = new grpc.Client(`unix://${address}`, grpc.credentials.createInsecure());
+  const md = new grpc.Metadata();
+  if (namespace) md.set('containerd-namespace', namespace);
+  try {
+    return await new Promise<Buffer>((resolve, reject) =>
+      client.makeUnaryRequest(
+        method,
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        Buffer.from(body),
+        md,
+        { deadline: Date.now() + timeoutMs },
+        (err, res) => (err ? reject(err) : resolve(res ?? Buffer.alloc(0))),
+      ),
+    );
+  } finally {
+    client.close();
+  }
+}
+
+/** Fields of one protobuf message: number → last value (varints as numbers, the rest as bytes). */
+function fields(buf: Buffer): Map<number, number | Buffer> {
+  const r = protobuf.Reader.create(buf);
+  const out = new Map<number, number | Buffer>();
+  while (r.pos < r.len) {
+    const key = r.uint32();
+    if ((key & 7) === 0) out.set(key >>> 3, r.uint32());
+    else if ((key & 7) === 2) out.set(key >>> 3, Buffer.from(r.bytes()));
+    else r.skipType(key & 7);
+  }
+  return out;
+}
+
+/** Tasks/Wait { container_id = 1; exec_id = 2 } → WaitResponse.exit_status (field 1). */
+export async function waitTask(address: string, namespace: string, id: string, execId = '', timeoutMs = 30_000): Promise<number> {
+  const w = protobuf.Writer.create().uint32(0x0a).string(id);
+  if (execId) w.uint32(0x12).string(execId);
+  const res = await unary(address, namespace, '/containerd.services.tasks.v1.Tasks/Wait', w.finish(), timeoutMs);
+  return Number(fields(res).get(1) ?? 0);
+}
+
+/**
+ * Introspection/PluginInfo for the runtime plugin (type io.containerd.runtime.v2, id
+ * task) with a containerd.types.RuntimeRequest naming `runtime`: containerd 2.x answers it
+ * by running `<shim> -info`. Returns the RuntimeInfo bytes from the response's `extra`.
+ */
+export async function runtimePluginInfo(address: string, runtime: string): Promise<Buffer> {
+  const request = protobuf.Writer.create().uint32(0x0a).string(runtime).finish();
+  const any = protobuf.Writer.create().uint32(0x0a).string('containerd.types.RuntimeRequest').uint32(0x12).bytes(request).finish();
+  const body = protobuf.Writer.create().uint32(0x0a).string('io.containerd.runtime.v2').uint32(0x12).string('task').uint32(0x1a).bytes(any).finish();
+  const res = await unary(address, undefined, '/containerd.services.introspection.v1.Introspection/PluginInfo', body);
+  const extra = fields(res).get(2);
+  if (!Buffer.isBuffer(extra)) throw new Error('PluginInfo: no extra in the response');
+  const value = fields(extra).get(2);
+  return Buffer.isBuffer(value) ? value : Buffer.alloc(0);
+}

@@ -1,0 +1,114 @@
+/**
+ * containerd's own config as Switchyard needs it: the runtime entry to paste, in the form
+ * the node's containerd reads (config version 2 for 1.6/1.7, version 3 for 2.x), and the
+ * checks `doctor` runs on an existing file. The trap in both forms is `pod_annotations`:
+ * without it containerd hands the shim no pod annotation, and every pod quietly gets the
+ * default runtime.
+ */
+import { execFileSync } from 'node:child_process';
+import type { Config } from '../config/config.js';
+import { findOnPath } from '../routing/find-on-path.js';
+import { parseVersionLine, type ContainerdVersion } from '../shim/containerd-version.js';
+
+export type ConfigForm = 2 | 3;
+export const RUNTIME_TYPE = 'io.containerd.switchyard.v2';
+
+const V2_RUNTIMES = 'plugins."io.containerd.grpc.v1.cri".containerd.runtimes';
+const V3_RUNTIMES = "plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes";
+
+/** The table holding CRI runtime handlers in a config of this form. */
+export function runtimesTable(form: ConfigForm): string {
+  return form === 3 ? V3_RUNTIMES : V2_RUNTIMES;
+}
+
+/** "1.6", "1.7.24", "2.1.9+unknown" → the config form that containerd reads natively. */
+export function formFor(version: Pick<ContainerdVersion, 'major'>): ConfigForm {
+  return version.major >= 2 ? 3 : 2;
+}
+
+export function parseVersionArg(text: string): ContainerdVersion | undefined {
+  const m = /^v?(\d+)\.(\d+)/.exec(text.trim());
+  return m ? { major: Number(m[1]), minor: Number(m[2]), text: text.trim() } : undefined;
+}
+
+/** The containerd on PATH, by its `--version` line; undefined when there is none. */
+export function installedContainerd(PATH = process.env.PATH ?? ''): ContainerdVersion | undefined {
+  const bin = findOnPath('containerd', PATH);
+  if (!bin) return undefined;
+  try {
+    return parseVersionLine(execFileSync(bin, ['--version'], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] }));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The runtime entry to add to /etc/containerd/config.toml. */
+export function containerdSnippet(cfg: Pick<Config, 'annotationKey'>, form: ConfigForm = 2, forVersion?: string): string {
+  const who = forVersion ? `containerd ${forVersion}` : form === 3 ? 'containerd 2.x' : 'containerd 1.6/1.7';
+  const head =
+    form === 3
+      ? `# ${who}, config version 3: the file says version = 3; add the table and restart containerd.\nversion = 3\n`
+      : `# ${who}, config version 2: add to /etc/containerd/config.toml and restart containerd.\n`;
+  return `${head}[${runtimesTable(form)}.switchyard]
+  runtime_type = "${RUNTIME_TYPE}"
+  # Pods choose a runtime with this annotation; containerd passes only the ones listed here.
+  pod_annotations = ["${cfg.annotationKey}"]
+`;
+}
+
+export interface Finding {
+  check: string;
+  ok: boolean;
+  severity: 'error' | 'warning' | 'info';
+  detail: string;
+  fix?: string;
+}
+
+/** Glob match for containerd's pod_annotations entries ("switchyard.dev/*"). */
+const covers = (pattern: string, key: string) => new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`).test(key);
+
+type Table = Record<string, unknown>;
+const table = (v: unknown): Table => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Table) : {});
+
+function ourRuntimes(runtimes: Table): [string, Table][] {
+  return Object.entries(runtimes)
+    .map(([name, v]) => [name, table(v)] as [string, Table])
+    .filter(([, v]) => v.runtime_type === RUNTIME_TYPE);
+}
+
+/**
+ * Checks a parsed containerd config: where its form keeps CRI handlers, whether one is
+ * ours, and whether its pod_annotations let the annotation key through (and nothing that
+ * policy trusts). `containerd` is the version found on the node, if any.
+ */
+export function checkContainerdConfig(doc: Table, file: string, cfg: Pick<Config, 'annotationKey'>, containerd?: ContainerdVersion): Finding[] {
+  const f: Finding[] = [];
+  const form: ConfigForm = Number(doc.version ?? 1) >= 3 ? 3 : 2;
+  const plugins = table(doc.plugins);
+  const v2 = table(table(table(plugins['io.containerd.grpc.v1.cri']).containerd).runtimes);
+  const v3 = table(table(table(plugins['io.containerd.cri.v1.runtime']).containerd).runtimes);
+  if (containerd && formFor(containerd) === 2 && form === 3) {
+    f.push({ check: 'containerd config', ok: false, severity: 'error', detail: `${file} is config version 3, which containerd ${containerd.text} cannot read`, fix: `write it in version 2:\n${containerdSnippet(cfg, 2, containerd.text)}` });
+  }
+  if (form === 3 && ourRuntimes(v2).length > 0) {
+    const names = ourRuntimes(v2).map(([n]) => n).join(', ');
+    f.push({ check: 'containerd config', ok: false, severity: 'error', detail: `${file} is config version 3 but declares ${names} under the version-2 table [${V2_RUNTIMES}], which containerd 2.x does not read there`, fix: `move it under [${V3_RUNTIMES}.${names.split(', ')[0]}]` });
+  }
+  const ours = ourRuntimes(form === 3 ? v3 : v2);
+  if (ours.length === 0) {
+    const want = containerd ? formFor(containerd) : form;
+    f.push({ check: 'containerd config', ok: false, severity: 'error', detail: `${file} has no CRI runtime with runtime_type = "${RUNTIME_TYPE}" under [${runtimesTable(form)}]`, fix: `add:\n${containerdSnippet(cfg, want, containerd?.text)}` });
+  }
+  for (const [name, v] of ours) {
+    const check = `containerd runtime ${name}`;
+    const pa = Array.isArray(v.pod_annotations) ? (v.pod_annotations as unknown[]).filter((p): p is string => typeof p === 'string') : [];
+    if (!pa.some((p) => covers(p, cfg.annotationKey))) {
+      f.push({ check, ok: false, severity: 'error', detail: `pod_annotations ${JSON.stringify(pa)} does not cover ${cfg.annotationKey}: every pod will get the default runtime`, fix: `set pod_annotations = ["${cfg.annotationKey}"] under [${runtimesTable(form)}.${name}] and restart containerd` });
+    } else if (pa.some((p) => covers(p, 'io.kubernetes.cri.sandbox-namespace'))) {
+      f.push({ check, ok: false, severity: 'error', detail: `pod_annotations ${JSON.stringify(pa)} lets pods set io.kubernetes.cri.* annotations, which policy trusts`, fix: `list only ${cfg.annotationKey} in pod_annotations` });
+    } else {
+      f.push({ check, ok: true, severity: 'info', detail: `pod_annotations covers ${cfg.annotationKey} (config version ${form})` });
+    }
+  }
+  return f;
+}
