@@ -147,12 +147,14 @@ export class OciDriver implements RuntimeDriver {
     } catch (err) {
       throw withCriuLog(err, spec.checkpoint.workPath, 'restore.log');
     }
+    this.runsc?.running(spec.id);
     return this.readPid(spec.pidFile, `restore ${spec.id}`);
   }
 
   async start(id: string): Promise<void> {
     try {
       await this.run(id, startArgs(id), this.pendingStdio.get(id));
+      this.runsc?.running(id);
     } catch (err) {
       // A runsc container whose start failed stays "created" with its sandbox running, and
       // can never start: it goes now, so that nothing outlives the failure.

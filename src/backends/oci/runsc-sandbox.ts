@@ -71,14 +71,32 @@ export class RunscSandbox {
   }
 
   /**
-   * The container's exit status: `runsc wait`, or 137 once we destroyed it. The host pid of
-   * a pod's container is its sandbox's, which lives on: without this a created container
-   * destroyed in a living pod would never be seen to exit.
+   * The container's exit status: `runsc wait` once the container has started, or 137 once
+   * we destroyed it. runsc answers `wait` on a pod's container that has not started with
+   * an error, and the host pid it gave at create is its sandbox's, which lives on: falling
+   * back to that pid would hold the container's exit until the whole pod goes.
    */
   async wait(id: string, runscWait: () => Promise<number>): Promise<number> {
     const d = this.mark(id);
-    const asked = runscWait().catch((err) => (this.destroying.has(id) ? 137 : Promise.reject(err)));
+    const asked = this.started(id).promise.then(() => runscWait().catch((err) => (this.destroying.has(id) ? 137 : Promise.reject(err))));
     return Promise.race([asked, d.promise]);
+  }
+
+  private readonly starts = new Map<string, { promise: Promise<void>; resolve: () => void }>();
+  private started(id: string) {
+    let s = this.starts.get(id);
+    if (!s) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      s = { promise, resolve };
+      this.starts.set(id, s);
+    }
+    return s;
+  }
+
+  /** The container runs (start or restore succeeded): its exit can be asked of runsc. */
+  running(id: string): void {
+    this.started(id).resolve();
   }
 
   /**
@@ -102,6 +120,7 @@ export class RunscSandbox {
     this.destroying.delete(id);
     this.sandboxPid.delete(id);
     this.joined.delete(id);
+    this.starts.delete(id);
   }
 
   /**
