@@ -11,6 +11,7 @@ import { availableOnPath, findOnPath } from '../routing/find-on-path.js';
 import { readDecision } from '../routing/store.js';
 import { detectCgroupMode } from '../cgroups/index.js';
 import { namespaceOf } from './daemons.js';
+import { runscFindings } from './doctor-runsc.js';
 import { CliError, print, printJson } from './output.js';
 
 export function why(cfg: Config, id: string, ns: string | undefined, json: boolean): number {
@@ -175,6 +176,7 @@ export function doctor(cfg: Config, containerdConfig: string, json: boolean): nu
       version = '(no --version)';
     }
     f.push({ check: `runtime ${rt.name}`, ok: true, severity: 'info', detail: `${found}: ${version}` });
+    if (rt.type === 'oci' && rt.flavour === 'runsc') f.push(...runscFindings(rt, found, cfg.source));
   }
   try {
     const doc = parse(fs.readFileSync(containerdConfig, 'utf8')) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
