@@ -63,4 +63,28 @@ if (runsc) {
     t.same(left.map((p) => `${p.pid} ${p.kind}`), [], 'no gVisor process left once RemovePodSandbox returns');
     t.same(fs.existsSync(root()) ? fs.readdirSync(root()).filter((f) => f.endsWith('.state')) : [], [], 'no runsc state left');
   });
+
+  t.test('a CNI pod on runsc (network = "host"): gVisor uses the pod\'s own namespace, not the node\'s', async (t) => {
+    // ptp + host-local from Debian's containernetworking-plugins; containerd picks up the file.
+    const confDir = path.join(env.c.dir, 'cni', 'net.d');
+    fs.writeFileSync(path.join(confDir, '10-switchyard-test.conflist'), JSON.stringify({
+      cniVersion: '0.4.0',
+      name: 'switchyard-test',
+      plugins: [{ type: 'ptp', ipMasq: false, ipam: { type: 'host-local', subnet: '10.244.77.0/24', dataDir: path.join(env.c.dir, 'cni', 'ipam') } }],
+    }));
+    const cri = env.cri;
+    let pod = '';
+    t.ok(await waitFor(async () => {
+      pod = await cri.runPod({ name: 'gvisor-cni', namespace: 'default', runtimeHandler: SWITCHYARD_HANDLER, annotations: { [KEY]: 'runsc' }, namespaceOptions: { network: 'POD', pid: 'CONTAINER', ipc: 'POD' } }).catch(() => '');
+      return pod !== '';
+    }, 30_000, 1000), 'RunPodSandbox with a CNI network');
+    t.teardown(() => cri.stopAndRemovePod(pod).catch(() => undefined));
+    const ip = (await cri.podSandboxStatus(pod)).status?.network?.ip ?? '';
+    t.match(ip, /^10\.244\.77\./, `CNI gave the pod ${ip}`);
+    const c = await cri.createAndStart(pod, undefined, { name: 'net', image: env.busybox, command: ['sleep', '1000'] });
+    const addrs = (await cri.execSync(c, ['cat', '/proc/net/fib_trie'], 20)).stdout.toString() + (await cri.execSync(c, ['ip', 'addr'], 20)).stdout.toString();
+    t.match(addrs, new RegExp(ip.replace(/\./g, '\\.')), 'inside gVisor, the pod\'s own address');
+    const dm = (await cri.execSync(c, ['sh', '-c', 'dmesg | head -n 1'], 20)).stdout.toString();
+    t.match(dm, /Starting gVisor/, 'in gVisor');
+  });
 }
