@@ -78,12 +78,3 @@ function readStat(pid: number): string | undefined {
     return undefined;
   }
 }
-
-/** Container ids runsc keeps state for under `root` (its `<id>_sandbox:<sid>.state` files). */
-export function runscStateIds(root: string): string[] {
-  try {
-    return fs.readdirSync(root).filter((f) => f.endsWith('.state')).map((f) => f.replace(/^.*_sandbox:[^.]*\.state$/, (m) => m).replace(/\.state$/, ''));
-  } catch {
-    return [];
-  }
-}
