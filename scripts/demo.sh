@@ -82,6 +82,26 @@ sleep 0.5
 "${CTR[@]}" tasks ls
 "${CTR[@]}" tasks delete sleeper >/dev/null; "${CTR[@]}" containers delete sleeper
 
+# gVisor: Debian's runsc, unpacked by scripts/debian-cache.sh (or one on PATH), chosen per task by annotation.
+RUNSC="$ROOT/.cache/debian/runsc/usr/bin/runsc"
+[ -x "$RUNSC" ] || RUNSC="$(command -v runsc || true)"
+if [ -n "$RUNSC" ]; then
+  cat > "$DIR/switchyard.toml" <<TOML
+[runtimes.runsc]
+binary = "$RUNSC"
+root = "$DIR/runsc"
+[runtimes.runsc.runsc_config]
+# The host kernel's network stack inside each task's own namespace: runsc 20240729's own
+# stack cannot start on Linux >= 6.11 (gVisor issue 10704); switchyard doctor says so.
+network = "host"
+TOML
+  echo "== the same image in gVisor ($("$RUNSC" --version | head -n 1)): switchyard.dev/runtime=runsc"
+  "${CTR[@]}" run --rm --annotation switchyard.dev/runtime=runsc --runtime-config-path "$DIR/switchyard.toml" --runtime "$RT" "$IMG" gvisor \
+    sh -c 'dmesg | head -n 1; echo "kernel $(uname -r) (the host runs $0)"' "$(uname -r)"
+else
+  echo "== runsc not found: run scripts/install-deps.sh to see the gVisor part"
+fi
+
 echo "== the Switchyard daemon serving namespace $NS"
 pgrep -af "containerd-shim-switchyard-v2.*-address $SOCK" || true
 

@@ -11,6 +11,7 @@ import { availableOnPath, findOnPath } from '../routing/find-on-path.js';
 import { readDecision } from '../routing/store.js';
 import { detectCgroupMode } from '../cgroups/index.js';
 import { namespaceOf } from './daemons.js';
+import { runscFindings } from './doctor-runsc.js';
 import { CliError, print, printJson } from './output.js';
 import { checkContainerdConfig, formFor, installedContainerd, type Finding } from './containerd-config.js';
 
@@ -156,6 +157,7 @@ export function doctor(cfg: Config, containerdConfig: string, json: boolean): nu
       version = '(no --version)';
     }
     f.push({ check: `runtime ${rt.name}`, ok: true, severity: 'info', detail: `${found}: ${version}` });
+    if (rt.type === 'oci' && rt.flavour === 'runsc') f.push(...runscFindings(rt, found, cfg.source));
   }
   const containerd = installedContainerd();
   f.push(

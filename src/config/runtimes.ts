@@ -3,9 +3,10 @@
  * no file; a table with a predefined name overrides only the fields it sets.
  */
 import path from 'node:path';
-import { OCI_FLAVOURS, type OciFlavour, type RuntimeConfig, type ShimRuntimeConfig } from './types.js';
+import { OCI_FLAVOURS, type OciFlavour, type OciRuntimeConfig, type RuntimeConfig, type ShimRuntimeConfig } from './types.js';
 import { isTable, type Fields, type Table } from './fields.js';
 import type { KeyPath } from './toml-lines.js';
+import { flagName, parseRunscConfig, runscConfigFlags } from './runsc-config.js';
 
 export const PREDEFINED_RUNTIMES: readonly OciFlavour[] = ['runc', 'crun', 'runsc'];
 
@@ -16,7 +17,7 @@ const RESERVED = ['daemons'];
 /** Flags the OCI driver sets itself; in `args` they would fight it. */
 const DRIVER_FLAGS = ['--root', '--log', '--log-format'];
 
-const OCI_KEYS = ['type', 'binary', 'root', 'flavour', 'args'];
+const OCI_KEYS = ['type', 'binary', 'root', 'flavour', 'args', 'runsc_config'];
 const SHIM_KEYS = ['type', 'binary', 'options'];
 
 export function predefinedRuntimes(stateDir: string, runtimeRoot: string): Record<string, RuntimeConfig> {
@@ -67,7 +68,7 @@ function parseRuntime(name: string, t: Table, predefined: RuntimeConfig | undefi
     if (options) out.options = options;
     return out;
   }
-  f.onlyKeys(t, OCI_KEYS, at, 'not a key of a type = "oci" runtime (binary, root, flavour, args)');
+  f.onlyKeys(t, OCI_KEYS, at, 'not a key of a type = "oci" runtime (binary, root, flavour, args, runsc_config)');
   // A predefined name given another type is a new runtime: nothing of the old one carries over.
   const prev = predefined?.type === 'oci' ? predefined : undefined;
   const binary = t.binary !== undefined ? parseBinary(t.binary, f, [...at, 'binary']) : prev?.binary;
@@ -96,7 +97,21 @@ function parseRuntime(name: string, t: Table, predefined: RuntimeConfig | undefi
       if (flag) throw f.bad([...at, 'args'], `${flag} is set by Switchyard${flag === '--root' ? ' from root' : ''}`);
     }
   }
-  return { name, type: 'oci', binary, root, flavour, args };
+  const out: OciRuntimeConfig = { name, type: 'oci', binary, root, flavour, args };
+  const runscConfig = t.runsc_config !== undefined ? parseRunscConfig(t.runsc_config, f, [...at, 'runsc_config']) : prev?.runscConfig;
+  if (runscConfig) {
+    if (flavour !== 'runsc') throw f.bad([...at, 'runsc_config'], `only for flavour = "runsc" (this runtime is ${flavour})`);
+    // One place for each flag: runsc takes the last of two, which would hide a mistake.
+    const inArgs = args.map(flagName).find((n) => n !== undefined && Object.hasOwn(runscConfig, n));
+    if (inArgs) throw f.bad([...at, 'runsc_config', inArgs], `also set in args; set it in one place`);
+    out.runscConfig = runscConfig;
+  }
+  return out;
+}
+
+/** Every global flag an OCI runtime gets after --root/--log: args, then runsc_config's. */
+export function runtimeFlags(rt: OciRuntimeConfig): string[] {
+  return rt.runscConfig ? [...rt.args, ...runscConfigFlags(rt.runscConfig)] : rt.args;
 }
 
 function parseBinary(value: unknown, f: Fields, at: KeyPath): string {

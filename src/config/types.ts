@@ -21,6 +21,8 @@ export interface OciRuntimeConfig {
   flavour: OciFlavour;
   /** Extra global flags, after --root/--log (e.g. runsc's `--platform=kvm`). */
   args: string[];
+  /** runsc only: its flags by name (`[runtimes.NAME.runsc_config]`, as gVisor's runsc.toml), passed after args. */
+  runscConfig?: Record<string, string>;
 }
 
 /** A runtime that already is a shim v2 (Kata's): Switchyard forwards the Task API to it. */

@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import type { OciRuntimeConfig } from '../config/types.js';
+import { runtimeFlags } from '../config/runtimes.js';
 import type { RuntimeDriver } from '../backends/types.js';
 import { OciDriver } from '../backends/oci/driver.js';
 import { cgroupMounts, detectCgroupMode } from '../cgroups/index.js';
@@ -31,7 +32,7 @@ export class Drivers {
       namespace: this.namespace,
       timeoutMs: this.cfg.runtimeTimeoutMs,
       flavour: rt.flavour,
-      extraArgs: rt.args,
+      extraArgs: runtimeFlags(rt),
       hybridV2Mount: rt.flavour === 'crun' ? this.hybridV2Mount() : undefined,
     });
     this.drivers.set(name, d);

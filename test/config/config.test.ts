@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { parseConfig, loadConfig, defaults, defaultConfig, type Config } from '../../src/config/config.js';
 import { ErrorKind, ShimError } from '../../src/errors/index.js';
+import { runtimeFlags } from '../../src/config/runtimes.js';
+import type { OciRuntimeConfig } from '../../src/config/types.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -147,7 +149,7 @@ const badFiles: [string, string, string][] = [
   ['bad annotation key', 'annotation_key = "switchyard.dev/"\n', 'c.toml:1: annotation_key: must be a Kubernetes annotation key such as "switchyard.dev/runtime"'],
   ['runtimes not a table', 'runtimes = "runc"\n', 'c.toml:1: runtimes: must be a table'],
   ['runtime not a table', '[runtimes]\nrunc = "runc"\n', 'c.toml:2: runtimes.runc: must be a table'],
-  ['unknown runtime key', '[runtimes.runc]\nargs = []\nbinnary = "runc"\n', 'c.toml:3: runtimes.runc.binnary: not a key of a type = "oci" runtime (binary, root, flavour, args)'],
+  ['unknown runtime key', '[runtimes.runc]\nargs = []\nbinnary = "runc"\n', 'c.toml:3: runtimes.runc.binnary: not a key of a type = "oci" runtime (binary, root, flavour, args, runsc_config)'],
   ['bad runtime type', '[runtimes.x]\ntype = "vm"\n', 'c.toml:2: runtimes.x.type: must be "oci" or "shim"'],
   ['new oci runtime without binary', '[runtimes.x]\nflavour = "runc"\n', 'c.toml:1: runtimes.x.binary: required'],
   ['flavour not guessable', '[runtimes.x]\nbinary = "youki"\n', 'c.toml:1: runtimes.x.flavour: required: binary "youki" is not named runc, crun or runsc'],
@@ -156,12 +158,18 @@ const badFiles: [string, string, string][] = [
   ['empty binary', '[runtimes.runc]\nbinary = ""\n', 'c.toml:2: runtimes.runc.binary: must not be empty'],
   ['relative root', '[runtimes.runc]\nroot = "run/runc"\n', 'c.toml:2: runtimes.runc.root: must be an absolute path'],
   ['args of the wrong type', '[runtimes.runsc]\nargs = "--platform=kvm"\n', 'c.toml:2: runtimes.runsc.args: must be an array of strings'],
+  ['runsc_config: unknown flag', '[runtimes.runsc.runsc_config]\nplatfrom = "kvm"\n', 'c.toml:2: runtimes.runsc.runsc_config.platfrom: not a runsc flag (see `runsc flags`)'],
+  ['runsc_config: a bad network', '[runtimes.runsc.runsc_config]\nnetwork = "bridge"\n', 'c.toml:2: runtimes.runsc.runsc_config.network: must be one of sandbox, host, none'],
+  ['runsc_config: a flag the driver sets', '[runtimes.runsc.runsc_config]\nroot = "/tmp"\n', "c.toml:2: runtimes.runsc.runsc_config.root: set by Switchyard from the runtime's root"],
+  ['runsc_config: a table value', '[runtimes.runsc.runsc_config]\ndebug = [true]\n', 'c.toml:2: runtimes.runsc.runsc_config.debug: must be a string, a boolean or an integer'],
+  ['runsc_config on runc', '[runtimes.runc.runsc_config]\ndebug = true\n', 'c.toml:1: runtimes.runc.runsc_config: only for flavour = "runsc" (this runtime is runc)'],
+  ['runsc_config and args set one flag', '[runtimes.runsc]\nargs = ["--network=none"]\n[runtimes.runsc.runsc_config]\nnetwork = "host"\n', 'c.toml:4: runtimes.runsc.runsc_config.network: also set in args; set it in one place'],
   ['args that fight the driver', '[runtimes.runsc]\nargs = ["--debug", "--root=/tmp"]\n', 'c.toml:2: runtimes.runsc.args: --root is set by Switchyard from root'],
   ['bad runtime name', '[runtimes."my rt"]\nbinary = "runc"\n', 'c.toml:1: runtimes."my rt": a runtime name is letters, digits, ".", "_" and "-", starting with a letter or digit'],
   ['reserved runtime name', '[runtimes.daemons]\nbinary = "runc"\n', 'c.toml:1: runtimes.daemons: "daemons" is reserved for Switchyard\'s own state'],
   ['shim without binary', '[runtimes.kata]\ntype = "shim"\n', 'c.toml:1: runtimes.kata.binary: required'],
   ['oci keys on a shim', '[runtimes.kata]\ntype = "shim"\nbinary = "containerd-shim-kata-v2"\nroot = "/run/kata"\n', 'c.toml:4: runtimes.kata.root: not a key of a type = "shim" runtime (binary, options)'],
-  ['options on an oci runtime', '[runtimes.runc]\noptions = { a = 1 }\n', 'c.toml:2: runtimes.runc.options: not a key of a type = "oci" runtime (binary, root, flavour, args)'],
+  ['options on an oci runtime', '[runtimes.runc]\noptions = { a = 1 }\n', 'c.toml:2: runtimes.runc.options: not a key of a type = "oci" runtime (binary, root, flavour, args, runsc_config)'],
   ['shim options not a table', '[runtimes.kata]\ntype = "shim"\nbinary = "k"\noptions = 3\n', 'c.toml:4: runtimes.kata.options: must be a table'],
   ['unknown policy key', '[policy]\nharden_only = true\nhardenonly = true\n', 'c.toml:3: policy.hardenonly: unknown key'],
   ['harden_only not a boolean', '[policy]\nharden_only = "yes"\n', 'c.toml:2: policy.harden_only: must be true or false'],
@@ -235,4 +243,15 @@ t.test('docs/config.example.toml parses', async (t) => {
   );
   const lines = fs.readFileSync(file, 'utf8').split('\n');
   for (const r of cfg.policy.rules) t.equal(lines[r.line - 1], '[[policy.rules]]', `rule ${r.name} points at its header`);
+});
+
+t.test('runsc_config: runsc flags by name, as gVisor\'s runsc.toml, after args', async (t) => {
+  const cfg = parseConfig(
+    ['[runtimes.runsc]', 'args = ["--debug"]', '[runtimes.runsc.runsc_config]', 'platform = "systrap"', 'network = "host"', 'overlay2 = "root:self"', '"debug-log" = "/var/log/runsc/"', 'strace = false', 'fdlimit = 4096', ''].join('\n'),
+    'c.toml',
+  );
+  const rt = cfg.runtimes.runsc as OciRuntimeConfig;
+  t.same(rt.runscConfig, { platform: 'systrap', network: 'host', overlay2: 'root:self', 'debug-log': '/var/log/runsc/', strace: 'false', fdlimit: '4096' });
+  t.same(runtimeFlags(rt), ['--debug', '--platform=systrap', '--network=host', '--overlay2=root:self', '--debug-log=/var/log/runsc/', '--strace=false', '--fdlimit=4096']);
+  t.same(runtimeFlags(cfg.runtimes.runc as OciRuntimeConfig), []);
 });

@@ -9,6 +9,8 @@ import {
 } from './args.js';
 import { adaptSpecVersion, flavourCapabilities, flavourGlobalArgs, launch, parseWaitOutput, stdioAtStart, type Flavour, type Launch } from './flavour.js';
 import { runRuntime, RuntimeCommandError } from './runner.js';
+import { RunscSandbox } from './runsc-sandbox.js';
+import { runscCheckpointArgs, runscRestoreArgs } from './runsc.js';
 import { dupCloexec } from '../../sys/fds.js';
 
 export interface OciDriverOptions {
@@ -36,12 +38,16 @@ export class OciDriver implements RuntimeDriver {
   private readonly bundles = new Map<string, string>();
   /** Our duplicates of a container's stdio, kept from create to start when the flavour takes them there. */
   private readonly pendingStdio = new Map<string, [number, number, number]>();
+  /** runsc's differences, when the flavour is runsc. */
+  private readonly runsc: RunscSandbox | undefined;
 
   constructor(private readonly o: OciDriverOptions) {
     this.name = o.name;
     this.flavour = o.flavour ?? 'runc';
     this.capabilities = flavourCapabilities(this.flavour);
     this.launch = launch(this.flavour, o.binary, o.hybridV2Mount);
+    this.runsc =
+      this.flavour === 'runsc' ? new RunscSandbox({ name: o.name, root: this.root, flags: o.extraArgs ?? [], run: (id, args) => this.run(id, args) }) : undefined;
   }
 
   cleanupArgv(id: string): string[] {
@@ -97,6 +103,7 @@ export class OciDriver implements RuntimeDriver {
   }
 
   async create(spec: CreateSpec): Promise<number> {
+    await this.runsc?.beforeCreate(spec.id, spec.bundle, spec.annotations ?? {});
     this.bundles.set(spec.id, spec.bundle);
     adaptSpecVersion(this.flavour, spec.bundle);
     let stdio: CreateSpec['stdio'] | undefined = spec.stdio;
@@ -111,7 +118,9 @@ export class OciDriver implements RuntimeDriver {
       this.dropPendingStdio(spec.id);
       throw err;
     }
-    return this.readPid(spec.pidFile, `create ${spec.id}`);
+    const pid = this.readPid(spec.pidFile, `create ${spec.id}`);
+    this.runsc?.created(spec.id, pid);
+    return pid;
   }
 
   private dropPendingStdio(id: string): void {
@@ -121,30 +130,47 @@ export class OciDriver implements RuntimeDriver {
 
   /** The exit status from `runsc wait`, which knows it when the host pid does not. */
   async wait(id: string): Promise<number> {
-    return parseWaitOutput(await this.run(id, ['wait', id]));
+    const ask = async () => parseWaitOutput(await this.run(id, ['wait', id]));
+    return this.runsc ? this.runsc.wait(id, ask) : ask();
   }
 
   async restore(spec: RestoreSpec): Promise<number> {
     this.bundles.set(spec.id, spec.bundle);
-    const args = restoreArgs({ ...spec.checkpoint, id: spec.id, bundle: spec.bundle, pidFile: spec.pidFile, consoleSocket: spec.consoleSocket });
+    const args = this.runsc
+      ? runscRestoreArgs({ ...spec.checkpoint, id: spec.id, bundle: spec.bundle, pidFile: spec.pidFile, consoleSocket: spec.consoleSocket })
+      : restoreArgs({ ...spec.checkpoint, id: spec.id, bundle: spec.bundle, pidFile: spec.pidFile, consoleSocket: spec.consoleSocket });
     try {
       await this.run(spec.id, args, spec.stdio);
     } catch (err) {
       throw withCriuLog(err, spec.checkpoint.workPath, 'restore.log');
     }
+    this.runsc?.running(spec.id);
     return this.readPid(spec.pidFile, `restore ${spec.id}`);
   }
 
   async start(id: string): Promise<void> {
     try {
       await this.run(id, startArgs(id), this.pendingStdio.get(id));
+      this.runsc?.running(id);
+    } catch (err) {
+      // A runsc container whose start failed stays "created" with its sandbox running, and
+      // can never start: it goes now, so that nothing outlives the failure.
+      if (this.runsc) await this.destroy(id).catch(() => undefined);
+      throw err;
     } finally {
       this.dropPendingStdio(id);
     }
   }
 
   async kill(id: string, signal: number, all: boolean): Promise<void> {
-    await this.run(id, killArgs(id, signal, all));
+    const kill = async () => void (await this.run(id, killArgs(id, signal, all)));
+    if (this.runsc) return this.runsc.kill(id, signal, kill, () => this.destroy(id));
+    await kill();
+  }
+
+  /** runsc: `delete --force`, and its sandbox's processes gone. */
+  private destroy(id: string): Promise<void> {
+    return this.runsc!.destroy(id, this.bundles.get(id), async () => void (await this.run(id, deleteArgs(id, true))));
   }
 
   /** As runc-v2 does for execs: kill(2) on the host pid, no runtime call. */
@@ -159,10 +185,14 @@ export class OciDriver implements RuntimeDriver {
 
   async delete(id: string, force: boolean): Promise<void> {
     try {
-      await this.run(id, deleteArgs(id, force));
+      if (this.runsc && force) await this.destroy(id);
+      else await this.run(id, deleteArgs(id, force));
     } finally {
       this.dropPendingStdio(id);
-      if (force) this.bundles.delete(id);
+      if (force) {
+        this.bundles.delete(id);
+        this.runsc?.forget(id);
+      }
     }
   }
 
@@ -196,10 +226,12 @@ export class OciDriver implements RuntimeDriver {
   }
 
   async update(id: string, resources: unknown): Promise<void> {
+    if (this.runsc) return this.runsc.update(id, resources);
     await this.withScratchFile(id, 'resources', JSON.stringify(resources), (file) => this.run(id, updateArgs(id, file)));
   }
 
   async checkpoint(id: string, spec: CheckpointSpec): Promise<void> {
+    if (this.runsc) return this.runsc.checkpoint(() => this.run(id, runscCheckpointArgs(id, spec)));
     try {
       await this.run(id, checkpointArgs(id, spec));
     } catch (err) {

@@ -36,10 +36,11 @@ export function launch(flavour: Flavour, binary: string, hybridV2Mount?: string)
 const RUNC_LIKE: DriverCapabilities = { killCreated: true, reportsExit: false, pause: true, update: true, checkpoint: true, restore: true };
 
 /**
- * runsc refuses to signal a container it created but did not start, and knows a sandboxed
- * init's exit when the host pid does not (gVisor's own shim asks `runsc wait` too).
+ * runsc knows a sandboxed init's exit when the host pid does not (gVisor's own shim asks
+ * `runsc wait` too). It refuses to signal a created container, but the driver ends one
+ * by destroying its sandbox (runsc-sandbox.ts), so Kill works in every state.
  */
-const RUNSC: DriverCapabilities = { ...RUNC_LIKE, killCreated: false, reportsExit: true };
+const RUNSC: DriverCapabilities = { ...RUNC_LIKE, reportsExit: true };
 
 export function flavourCapabilities(flavour: Flavour): DriverCapabilities {
   return flavour === 'runsc' ? RUNSC : RUNC_LIKE;
