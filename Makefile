@@ -7,7 +7,7 @@ NODE_BIN := node_modules/.bin
 TAP_FLAGS ?= --disable-coverage --allow-empty-coverage
 TESTS ?= $$(find dist/test -name '*.test.js' | sort)
 
-.PHONY: fuzz soak all deps proto build install uninstall lint test test-unit test-e2e demo bench clean
+.PHONY: fuzz soak all deps proto build install uninstall lint test test-unit test-e2e demo bench clean node-bundle node-image
 
 all: build
 
@@ -33,6 +33,14 @@ install: build
 	@ln -sfn $(LIBDIR)/bin/containerd-shim-switchyard-v2.cjs $(BINDIR)/containerd-shim-switchyard-v2
 	@ln -sfn $(LIBDIR)/bin/switchyard.js $(BINDIR)/switchyard
 	@echo "installed containerd-shim-switchyard-v2 and switchyard into $(BINDIR)"
+
+# The self-contained node bundle (Node included) for nodes without Node.js: dist/node-bundle.
+node-bundle: build
+	@node scripts/node-bundle.mjs dist/node-bundle
+
+# The node image (OCI image-layout tarball, no Docker): the bundle, the installer, a shell.
+node-image: node-bundle
+	@bash scripts/build-node-image.sh dist/node-bundle dist/switchyard-node.tar
 
 uninstall:
 	rm -rf $(LIBDIR) $(BINDIR)/containerd-shim-switchyard-v2 $(BINDIR)/switchyard
