@@ -2,7 +2,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { parse } from 'smol-toml';
 import { loadConfig, parseConfig, type Config } from '../config/config.js';
 import { describe } from '../errors/index.js';
 import { route } from '../routing/router.js';
@@ -11,6 +10,7 @@ import { availableOnPath, findOnPath } from '../routing/find-on-path.js';
 import { readDecision } from '../routing/store.js';
 import { detectCgroupMode } from '../cgroups/index.js';
 import { namespaceOf } from './daemons.js';
+import { declaredRuntimes } from '../install/containerd-runtimes.js';
 import { CliError, print, printJson } from './output.js';
 
 export function why(cfg: Config, id: string, ns: string | undefined, json: boolean): number {
@@ -177,8 +177,8 @@ export function doctor(cfg: Config, containerdConfig: string, json: boolean): nu
     f.push({ check: `runtime ${rt.name}`, ok: true, severity: 'info', detail: `${found}: ${version}` });
   }
   try {
-    const doc = parse(fs.readFileSync(containerdConfig, 'utf8')) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-    const runtimes = doc?.plugins?.['io.containerd.grpc.v1.cri']?.containerd?.runtimes ?? {};
+    // The main file and its imports, config version 2 and 3 (node install writes drop-ins).
+    const runtimes = declaredRuntimes(containerdConfig);
     const ours = Object.entries(runtimes).filter(([, v]) => (v as { runtime_type?: string }).runtime_type === 'io.containerd.switchyard.v2');
     if (ours.length === 0) {
       f.push({ check: 'containerd config', ok: false, severity: 'error', detail: `${containerdConfig} has no runtime with runtime_type = "io.containerd.switchyard.v2"`, fix: `add:\n${containerdSnippet(cfg)}` });
