@@ -73,8 +73,10 @@ const koffiNode = (() => {
 fs.copyFileSync(nodeBinary, path.join(tmp, 'bin/node'));
 fs.chmodSync(path.join(tmp, 'bin/node'), 0o755);
 const wrapper = (entry) => `#!/bin/sh
-# Finds the bundle from its own path, so the bundle runs from any prefix.
-p=$(readlink -f "$0") && p=\${p%/bin/*} || exit 1
+# Finds the bundle from its own directory (shell builtins only: a node may lack coreutils
+# on PATH), so the bundle runs from any prefix. Link to the installed wrappers in
+# /usr/local/bin, not to this file: a symlink to it would resolve to the link's directory.
+p=$(cd -P -- "\${0%/*}/.." && pwd) || exit 1
 exec "$p/bin/node" "$p/lib/bin/${entry}" "$@"
 `;
 for (const [name, entry] of [
