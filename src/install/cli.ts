@@ -34,7 +34,7 @@ doctor      \`switchyard doctor\` run inside the host (chroot), against the conf
   --no-probe               skip the probe task
   --ctr PATH               ctr for the probe (default ctr)
   --node-name NAME         this node (default NODE_NAME)
-  --stay                   after install, keep running until SIGTERM (the DaemonSet's container)
+  --stay                   afterwards, keep running until SIGTERM (the DaemonSet's container)
 
 Example: switchyard node install --host-root /host --stay`;
 
@@ -70,7 +70,11 @@ export async function nodeCommand(argv: readonly string[]): Promise<number> {
   }
   try {
     if (verb === 'doctor') return doctorOnHost(hostRoot);
-    if (verb === 'uninstall') return (await uninstall({ hostRoot, nodeName, restartCommand: values['restart-command'], log })).length ? 1 : 0;
+    if (verb === 'uninstall') {
+      const problems = await uninstall({ hostRoot, nodeName, restartCommand: values['restart-command'], log });
+      if (values.stay) await stay();
+      return problems.length ? 1 : 0;
+    }
     const pins = (values.pin ?? ['gvisor=runsc']).filter((p) => p !== 'none').map(parsePin);
     const probeImage = values['probe-image'] ?? (fs.existsSync(DEFAULT_PROBE_IMAGE) ? DEFAULT_PROBE_IMAGE : undefined);
     if (!values['no-probe'] && !probeImage) throw new Error(`no probe image: pass --probe-image FILE or --no-probe`);
@@ -87,13 +91,16 @@ export async function nodeCommand(argv: readonly string[]): Promise<number> {
       nodeName,
       log,
     });
-    if (values.stay) await new Promise<void>((resolve) => process.once('SIGTERM', resolve));
+    if (values.stay) await stay();
     return 0;
   } catch (err) {
     process.stderr.write(`switchyard node ${verb}: ${describe(err)}\n`);
     return 1;
   }
 }
+
+/** The DaemonSet's container stays up after its work, until the kubelet stops it. */
+const stay = () => new Promise<void>((resolve) => process.once('SIGTERM', () => resolve()));
 
 /** The readiness check: the installed CLI's doctor, as the host sees itself. */
 function doctorOnHost(hostRoot: string): number {
