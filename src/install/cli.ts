@@ -110,7 +110,9 @@ function doctorOnHost(hostRoot: string): number {
     return 1;
   }
   const argv = ['/usr/local/bin/switchyard', 'doctor', '--containerd-config', r.containerdConfig];
-  const res = hostRoot === '/' ? spawnSync(argv[0]!, argv.slice(1), { stdio: 'inherit' }) : spawnSync('chroot', [hostRoot, ...argv], { stdio: 'inherit' });
+  // The host's PATH, as containerd and the shims have it there, not this container's.
+  const env = { ...process.env, PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' };
+  const res = hostRoot === '/' ? spawnSync(argv[0]!, argv.slice(1), { stdio: 'inherit', env }) : spawnSync('chroot', [hostRoot, ...argv], { stdio: 'inherit', env });
   if (res.error) process.stderr.write(`switchyard node doctor: ${res.error.message}\n`);
   return res.status ?? 1;
 }
