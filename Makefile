@@ -49,7 +49,7 @@ lint: build
 	@$(NODE_BIN)/tsc -p tsconfig.json --noEmit
 	@$(NODE_BIN)/madge --circular --extensions ts --ts-config tsconfig.json src
 
-test: build
+test: node-bundle
 	@$(NODE_BIN)/tap $(TAP_FLAGS) $(TESTS)
 
 demo: build
