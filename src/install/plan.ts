@@ -64,7 +64,8 @@ export interface PlanOptions {
 
 /** systemctl in the host's init, through its pid 1 namespaces (needs hostPID). */
 export function hostSystemctl(script: string): string[] {
-  return ['nsenter', '--target', '1', '--mount', '--uts', '--ipc', '--net', '--pid', '--', 'sh', '-c', script];
+  // Short options: busybox's nsenter (the node image's) has no long ones; util-linux's has both.
+  return ['nsenter', '-t', '1', '-m', '-u', '-i', '-n', '-p', '--', 'sh', '-c', script];
 }
 
 export function restartFor(defaultScript: string, o: PlanOptions): Restart {

@@ -91,3 +91,9 @@ t.test('refusals leave everything untouched and say why', async (t) => {
   ];
   for (const [cfg, re] of cases) t.throws(() => planContainerd(hostWith(t, cfg), opts), re, cfg.split('\n')[1]);
 });
+
+t.test('the default restart is systemctl in the host pid 1 namespaces, with nsenter options busybox knows', async (t) => {
+  const p = planContainerd(hostWith(t, 'version = 3\n'), opts);
+  t.same(p.restart, { how: 'command', argv: ['nsenter', '-t', '1', '-m', '-u', '-i', '-n', '-p', '--', 'sh', '-c', 'systemctl restart containerd'] });
+  t.same(planContainerd(hostWith(t, 'version = 3\n'), { ...opts, restartCommand: 'rc-service containerd restart' }).restart, { how: 'command', argv: ['sh', '-c', 'rc-service containerd restart'] });
+});

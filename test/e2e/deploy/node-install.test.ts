@@ -142,6 +142,9 @@ async function importInto(v: string, address: string, tar: string, ref: string) 
   await execa(path.join(DEBIAN(), `containerd-${v}/usr/bin/ctr`), ['--address', address, '-n', 'k8s.io', 'images', 'import', '--base-name', splitRef(ref).name, tar], { env: { PATH: SYSTEM_PATH, CONTAINERD_SNAPSHOTTER: SNAP() }, extendEnv: false });
 }
 
+// Three node roots, each with two containerd starts, pods on runc and gVisor: past tap's 180 s default.
+t.setTimeout(900_000);
+
 if (requireE2E(t)) {
   const missing = prerequisites();
   if (missing) unmet(t, missing);
