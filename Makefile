@@ -14,7 +14,7 @@ E2E_TESTS ?= $$(find dist/test/e2e -name '*.test.js' | sort)
 E2E_EVERY_VERSION ?= $$(ls dist/test/e2e/runc.test.js dist/test/e2e/task-api.test.js dist/test/e2e/routing.test.js dist/test/e2e/bootstrap.test.js dist/test/e2e/cri/*.test.js)
 OTHER_CONTAINERDS ?= 1.7 1.6
 
-.PHONY: fuzz soak all deps proto build install uninstall lint test test-unit test-e2e demo bench clean
+.PHONY: fuzz soak all deps proto build install uninstall lint test test-unit test-e2e demo bench clean node-bundle node-image
 
 all: build
 
@@ -41,6 +41,14 @@ install: build
 	@ln -sfn $(LIBDIR)/bin/switchyard.js $(BINDIR)/switchyard
 	@echo "installed containerd-shim-switchyard-v2 and switchyard into $(BINDIR)"
 
+# The self-contained node bundle (Node included) for nodes without Node.js: dist/node-bundle.
+node-bundle: build
+	@node scripts/node-bundle.mjs dist/node-bundle
+
+# The node image (OCI image-layout tarball, no Docker): the bundle, the installer, a shell.
+node-image: node-bundle
+	@bash scripts/build-node-image.sh dist/node-bundle dist/switchyard-node.tar
+
 uninstall:
 	rm -rf $(LIBDIR) $(BINDIR)/containerd-shim-switchyard-v2 $(BINDIR)/switchyard
 
@@ -50,7 +58,7 @@ lint: deps proto
 	@$(NODE_BIN)/eslint --max-warnings 0
 	@$(NODE_BIN)/madge --circular --extensions ts --ts-config tsconfig.json src
 
-test: test-unit test-e2e
+test: node-bundle test-unit test-e2e
 
 test-unit: build
 	@$(NODE_BIN)/tap $(TAP_FLAGS) $(UNIT_TESTS)

@@ -20,7 +20,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 #   util-linux      umount/nsenter used by the e2e harness cleanup
 #   tar, coreutils  image build (GNU tar, sha256sum, stat); essential, listed for clarity
 #   containernetworking-plugins  ptp/host-local/loopback for pods with their own netns
-APT_PACKAGES=(containerd runc crun busybox-static criu util-linux tar coreutils containernetworking-plugins)
+#   binutils        objdump: what the node bundle needs of a host (glibc, libstdc++)
+APT_PACKAGES=(containerd runc crun busybox-static criu util-linux tar coreutils containernetworking-plugins binutils)
 
 # From Debian's newer suites, unpacked into .cache/debian/NAME by scripts/debian-cache.sh
 # (the host keeps bookworm's containerd 1.6 and runc 1.1.5; trixie's and sid's runc need

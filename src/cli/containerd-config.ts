@@ -81,7 +81,11 @@ function ourRuntimes(runtimes: Table): [string, Table][] {
  * ours, and whether its pod_annotations let the annotation key through (and nothing that
  * policy trusts). `containerd` is the version found on the node, if any.
  */
-export function checkContainerdConfig(doc: Table, file: string, cfg: Pick<Config, 'annotationKey'>, containerd?: ContainerdVersion): Finding[] {
+/**
+ * `imported`: runtimes the file's `imports` declare (node install writes a drop-in), by name;
+ * they count as ours when their runtime_type says so, whatever table they sit in.
+ */
+export function checkContainerdConfig(doc: Table, file: string, cfg: Pick<Config, 'annotationKey'>, containerd?: ContainerdVersion, imported: Table = {}): Finding[] {
   const f: Finding[] = [];
   const form: ConfigForm = Number(doc.version ?? 1) >= 3 ? 3 : 2;
   const plugins = table(doc.plugins);
@@ -94,7 +98,7 @@ export function checkContainerdConfig(doc: Table, file: string, cfg: Pick<Config
     const names = ourRuntimes(v2).map(([n]) => n).join(', ');
     f.push({ check: 'containerd config', ok: false, severity: 'error', detail: `${file} is config version 3 but declares ${names} under the version-2 table [${V2_RUNTIMES}], which containerd 2.x does not read there`, fix: `move it under [${V3_RUNTIMES}.${names.split(', ')[0]}]` });
   }
-  const ours = ourRuntimes(form === 3 ? v3 : v2);
+  const ours = [...ourRuntimes(form === 3 ? v3 : v2), ...ourRuntimes(imported)];
   if (ours.length === 0) {
     const want = containerd ? formFor(containerd) : form;
     f.push({ check: 'containerd config', ok: false, severity: 'error', detail: `${file} has no CRI runtime with runtime_type = "${RUNTIME_TYPE}" under [${runtimesTable(form)}]`, fix: `add:\n${containerdSnippet(cfg, want, containerd?.text)}` });

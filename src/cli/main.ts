@@ -12,6 +12,7 @@ import { exec, kill, parseSignal, pids, ps, state, stats, wait } from './tasks.j
 import { configCheck, doctor, logs, RUNTIMECLASS, routeDryRun, why } from './node.js';
 import { containerdSnippet, formFor, installedContainerd, parseVersionArg } from './containerd-config.js';
 import { trace } from './trace.js';
+import { NODE_HELP, nodeCommand } from '../install/cli.js';
 
 const COMMON = '  -n, --namespace NS   containerd namespace (default: the only one that has the task)\n  --json               machine-readable output\n  --config FILE        Switchyard config (default: SWITCHYARD_CONFIG, /etc/switchyard/config.toml)';
 
@@ -32,6 +33,7 @@ Usage: switchyard COMMAND [options]   (switchyard COMMAND --help for more)
   doctor                  check runtimes, containerd's config, cgroups, CRIU, KVM, permissions
   config check FILE       validate a config file
   install --print-containerd-config | --print-runtimeclass
+  node install|uninstall|doctor --host-root DIR   set up or remove Switchyard on a node
   version
 
 Exit codes: 0 ok, 1 failure or finding, 2 usage error, 3 refused by the router.`,
@@ -48,6 +50,7 @@ Exit codes: 0 ok, 1 failure or finding, 2 usage error, 3 refused by the router.`
   logs: `Usage: switchyard logs ID [-f] [--json]\n\n  -f, --follow         keep printing new lines\n${COMMON}\n\nExample: switchyard logs web-1 -f`,
   doctor: `Usage: switchyard doctor [--containerd-config FILE] [--json]\n\nChecks each runtime (found, version), containerd's runtime entry and its pod_annotations, cgroups, CRIU, KVM and permissions. Exit 1 when any check is an error.\n\nExample: switchyard doctor --containerd-config /etc/containerd/config.toml`,
   config: `Usage: switchyard config check FILE [--json]\n\nExit 0 and a summary, or exit 2 with file:line: key: reason.\n\nExample: switchyard config check /etc/switchyard/config.toml`,
+  node: NODE_HELP,
   install: `Usage: switchyard install --print-containerd-config [--containerd-version V] | --print-runtimeclass\n\nSnippets to paste: containerd's runtime entry (with pod_annotations) in the config form of the containerd on PATH (version 2 for 1.6/1.7, version 3 for 2.x) or of --containerd-version; the RuntimeClass.\n\nExample: switchyard install --print-containerd-config --containerd-version 2.1`,
 };
 
@@ -178,6 +181,12 @@ async function run(cmd: string, args: readonly string[]): Promise<number> {
       if (positionals[0] !== 'check' || positionals.length !== 2) throw new CliError('usage: switchyard config check FILE', 2);
       return configCheck(positionals[1]!, !!values.json);
     }
+    case 'node':
+      try {
+        return await nodeCommand(args);
+      } catch (err) {
+        throw new CliError(`${(err as Error).message}; see switchyard node --help`, 2);
+      }
     case 'install': {
       const { values } = parse(args, { 'print-containerd-config': { type: 'boolean' }, 'print-runtimeclass': { type: 'boolean' }, 'containerd-version': { type: 'string' } });
       if (values['print-containerd-config']) {

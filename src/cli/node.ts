@@ -12,6 +12,7 @@ import { readDecision } from '../routing/store.js';
 import { detectCgroupMode } from '../cgroups/index.js';
 import { namespaceOf } from './daemons.js';
 import { runscFindings } from './doctor-runsc.js';
+import { declaredRuntimes } from '../install/containerd-runtimes.js';
 import { CliError, print, printJson } from './output.js';
 import { checkContainerdConfig, formFor, installedContainerd, type Finding } from './containerd-config.js';
 
@@ -167,7 +168,10 @@ export function doctor(cfg: Config, containerdConfig: string, json: boolean): nu
   );
   try {
     const doc = parse(fs.readFileSync(containerdConfig, 'utf8')) as Record<string, unknown>;
-    f.push(...checkContainerdConfig(doc, containerdConfig, cfg, containerd));
+    // Runtimes in the file's imports count too (node install writes a drop-in).
+    const main = path.resolve(containerdConfig);
+    const imported = Object.fromEntries(Object.entries(declaredRuntimes(containerdConfig)).filter(([, r]) => r.file !== main));
+    f.push(...checkContainerdConfig(doc, containerdConfig, cfg, containerd, imported));
   } catch (err) {
     f.push({ check: 'containerd config', ok: false, severity: 'error', detail: `cannot read ${containerdConfig}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, fix: 'give its path with --containerd-config' });
   }
