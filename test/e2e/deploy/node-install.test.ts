@@ -209,9 +209,7 @@ if (requireE2E(t)) {
           const dmesg = await cri.execSync(ctr, ['dmesg']);
           if (kernelHas) t.match(String(dmesg.stdout), kernelHas, `${handler}: the container runs on gVisor's kernel`);
           else t.notMatch(String(dmesg.stdout), /gVisor/, `${handler}: the container runs on the host kernel (runc)`);
-          // A gVisor container's stop waits on the wrong pid in this branch's runsc backend
-          // (fixed with the runsc work); the teardown kills that pod with its cgroup.
-          if (handler === 'switchyard') await cri.stopAndRemovePod(pod);
+          await cri.stopAndRemovePod(pod);
         }
         const daemons = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
           try {
