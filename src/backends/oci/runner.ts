@@ -58,6 +58,9 @@ interface RunResult {
   error?: Error;
 }
 
+/** After a timeout kill, how long the runtime's output may take to drain. */
+const PIPE_GRACE_MS = 100;
+
 /**
  * child_process.spawn rather than execa on this path: it runs three or more times per
  * container, and execa's extra machinery costs ~1.5 ms of daemon CPU per call (make bench).
@@ -77,18 +80,11 @@ function run(binary: string, args: readonly string[], opts: RunOptions): Promise
     child.stdout?.on('data', (d: Buffer) => out.push(d));
     child.stderr?.on('data', (d: Buffer) => err.push(d));
     let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, opts.timeoutMs);
     let spawnError: Error | undefined;
-    child.once('error', (e) => (spawnError = e));
-    if (child.stdin) {
-      child.stdin.on('error', () => undefined);
-      child.stdin.end(opts.input);
-    }
-    // 'close', not 'exit': the output pipes are drained by then.
-    child.once('close', (code, signal) => {
+    let done = false;
+    const finish = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (done) return;
+      done = true;
       clearTimeout(timer);
       resolve({
         exitCode: code ?? undefined,
@@ -98,7 +94,27 @@ function run(binary: string, args: readonly string[], opts: RunOptions): Promise
         timedOut,
         error: spawnError,
       });
-    });
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+      // A process the runtime left behind may hold our pipes open for as long as it lives:
+      // a timed-out call ends when the runtime itself is gone, not when they close.
+      child.once('exit', (code, signal) => {
+        setTimeout(() => {
+          child.stdout?.destroy();
+          child.stderr?.destroy();
+          finish(code, signal);
+        }, PIPE_GRACE_MS).unref();
+      });
+    }, opts.timeoutMs);
+    child.once('error', (e) => (spawnError = e));
+    if (child.stdin) {
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(opts.input);
+    }
+    // 'close', not 'exit': the output pipes are drained by then.
+    child.once('close', finish);
   });
 }
 
@@ -110,7 +126,7 @@ const KINDS: [RegExp, ErrorKind][] = [
   [/does not exist|not found|no such container|process already finished|container not running|no such process/i, ErrorKind.NotFound],
   [/already exists/i, ErrorKind.AlreadyExists],
   // A container in the wrong state for the call: paused, stopped, not yet started.
-  [/in state \w+|is (not )?(running|paused|stopped|created)|container .* is not|cannot (pause|resume|signal|exec|checkpoint)|not paused|already paused|not supported|unsupported/i, ErrorKind.FailedPrecondition],
+  [/in state \w+|is (not )?(running|paused|stopped|created)|container .* is not|cannot (start|pause|resume|signal|exec|checkpoint)|not paused|already paused|not supported|unsupported/i, ErrorKind.FailedPrecondition],
   [/invalid argument|unknown flag|flag provided but not defined|invalid (spec|config|process|value)|parse .* json|unmarshal/i, ErrorKind.InvalidArgument],
   [/no space left|cannot allocate memory|too many open files|resource temporarily unavailable|disk quota/i, ErrorKind.ResourceExhausted],
   // The node refuses (seccomp, an unreadable file, a missing privilege): not the caller's permission.
