@@ -5,6 +5,9 @@ import path from 'node:path';
 import { findProcessesReferencing } from './cleanup.js';
 import { startContainerd, type ContainerdHandle, type ContainerdOptions } from './containerd.js';
 import { importBusybox, repoRoot } from './image.js';
+import { TtrpcClient } from '../../../src/transport/ttrpc/client.js';
+import { debugService } from '../../../src/api/debug.js';
+import { daemonCards } from '../../../src/cli/trace.js';
 
 export const RUNTIME = 'io.containerd.switchyard.v2';
 export const RUNC_ROOT = '/run/switchyard/runc';
@@ -66,4 +69,22 @@ export async function fixtureRuntime(
   const root = path.join(dir, o.rootName);
   c.addRuntimeRoot(path.join(root, ns));
   return { dir, binary, ns, root, config: path.join(dir, 'config.toml') };
+}
+
+/**
+ * The gRPC codes our daemons answered for a task's calls, from their Debug service: ctr of
+ * containerd 2.x prints only the message of an error, so its code is asked of the shim.
+ */
+export async function shimCallCodes(c: Pick<ContainerdHandle, 'address'>, namespace: string, taskId: string, stateDir = '/run/switchyard'): Promise<{ method: string; code: number }[]> {
+  const out: { method: string; code: number }[] = [];
+  for (const card of daemonCards(stateDir).filter((d) => d.alive && d.address === c.address && d.namespace === namespace && d.protocol === 'ttrpc')) {
+    const client = await TtrpcClient.connect(card.socket);
+    try {
+      const { calls } = await client.service(debugService).Calls({ after: 0, max: 0 });
+      for (const call of calls ?? []) if (call.taskId === taskId) out.push({ method: call.method ?? '', code: call.code ?? 0 });
+    } finally {
+      client.close();
+    }
+  }
+  return out;
 }
