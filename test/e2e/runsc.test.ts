@@ -254,4 +254,32 @@ if (runsc) {
     t.equal((await tasks()).cpn?.status, 'RUNNING', 'left running');
     await remove('cpn');
   });
+
+  t.test('restore: a container checkpointed by runsc comes back from its image and goes on counting', async (t) => {
+    const config = path.join(env.c.dir, 'switchyard-runsc-none.toml');
+    fs.writeFileSync(config, runscConfig({ name: 'gvnone', binary: runsc, root: g.root, flags: { network: 'none' } }));
+    const d = await ctr(['run', '-d', '--annotation', `${KEY}=gvnone`, '--runtime-config-path', config, '--runtime', RUNTIME, env.ref, 'rst', 'sh', '-c', 'born=$(date +%s%N); i=0; while true; do i=$((i+1)); echo "$born $i" > /tmp/count; usleep 50000; done']);
+    t.equal(d.exitCode, 0, d.stderr);
+    t.ok(await waitFor(async () => (await tasks()).rst?.status === 'RUNNING', 20_000));
+    await new Promise((r) => setTimeout(r, 500));
+    const image = 'switchyard.test/checkpoint/rst:1';
+    const c = await ctr(['container', 'checkpoint', '--task', 'rst', image], { timeoutMs: 90_000 });
+    t.equal(c.exitCode, 0, `container checkpoint: ${c.stderr}`);
+    const read = async (exec: string) => {
+      const [born, i] = (await ctr(['task', 'exec', '--exec-id', exec, 'rst', 'cat', '/tmp/count'])).stdout.trim().split(' ');
+      return { born, i: Number(i) };
+    };
+    const before = await read('r1');
+    await remove('rst');
+    const r = await ctr(['container', 'restore', '--live', 'rst', image], { timeoutMs: 90_000 });
+    t.equal(r.exitCode, 0, `container restore --live: ${r.stderr}`);
+    t.ok(await waitFor(async () => (await tasks()).rst?.status === 'RUNNING', 30_000), 'the restored task runs');
+    await new Promise((res) => setTimeout(res, 500));
+    const after = await read('r2');
+    // A fresh start would have a new birth time in its shell variable; a restore has the old one.
+    t.equal(after.born, before.born, "the shell's memory came back, not a new start");
+    t.ok(after.i > 0, `and it goes on counting (${before.i} before the checkpoint was read, ${after.i} after restore)`);
+    await remove('rst');
+    await ctr(['image', 'rm', image]);
+  });
 }

@@ -78,9 +78,13 @@ export function refusedSignalState(message: string): string | undefined {
 const HARMLESS = new Set([0, 17, 18, 19, 20, 21, 22, 23, 28]); // 0, CHLD, CONT, STOP, TSTP, TTIN, TTOU, URG, WINCH
 export const endsProcess = (signal: number) => !HARMLESS.has(signal);
 
-/** runsc checkpoints without CRIU: only the image and work directories and leave-running mean anything. */
+/**
+ * runsc checkpoints without CRIU: only the image and work directories and leave-running mean
+ * anything. File locks live in gVisor's own kernel and are saved with it, so asking for
+ * them (containerd's client always does) is already satisfied; the rest cannot be.
+ */
 export function runscCheckpointArgs(id: string, c: CheckpointSpec): string[] {
-  const criuOnly = (['tcpEstablished', 'externalUnixSockets', 'shellJob', 'fileLocks'] as const).filter((k) => c[k]);
+  const criuOnly = (['tcpEstablished', 'externalUnixSockets', 'shellJob'] as const).filter((k) => c[k]);
   if ((c.emptyNamespaces ?? []).length) criuOnly.push('emptyNamespaces' as never);
   if (c.cgroupsMode) criuOnly.push('cgroupsMode' as never);
   if (criuOnly.length) throw failedPrecondition(`runsc checkpoints without CRIU: ${criuOnly.join(', ')} cannot apply`);

@@ -47,6 +47,9 @@ t.test("runsc's refusals to signal, and which signals end a process", async (t) 
 t.test('checkpoint and restore in runsc spelling; CRIU-only options refused', async (t) => {
   t.same(runscCheckpointArgs('c1', { imagePath: '/i', workPath: '/w', leaveRunning: true }), ['checkpoint', '--image-path', '/i', '--work-path', '/w', '--leave-running', 'c1']);
   t.throws(() => runscCheckpointArgs('c1', { imagePath: '/i', tcpEstablished: true }), { kind: ErrorKind.FailedPrecondition, message: /without CRIU: tcpEstablished/ });
+  // containerd's client always asks for file locks; gVisor's kernel keeps them in what it saves.
+  t.same(runscCheckpointArgs('c1', { imagePath: '/i', fileLocks: true }), ['checkpoint', '--image-path', '/i', 'c1']);
+  t.throws(() => runscCheckpointArgs('c1', { imagePath: '/i', shellJob: true }), { kind: ErrorKind.FailedPrecondition, message: /without CRIU: shellJob/ });
   t.same(runscRestoreArgs({ id: 'c1', bundle: '/b', pidFile: '/b/init.pid', imagePath: '/i' }), ['restore', '--detach', '--image-path', '/i', '--bundle', '/b', '--pid-file', '/b/init.pid', 'c1']);
 });
 
