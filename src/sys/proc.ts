@@ -66,3 +66,19 @@ function scanForChildren(pid: number): number[] {
   }
   return out;
 }
+
+/** Pids of the processes whose argv (from /proc/PID/cmdline) `match` accepts; ones that end meanwhile are skipped. */
+export function processesWhere(match: (argv: string[], pid: number) => boolean): number[] {
+  const out: number[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let argv: string[];
+    try {
+      argv = fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    if (match(argv, Number(name))) out.push(Number(name));
+  }
+  return out;
+}

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { failedPrecondition } from '../../errors/index.js';
 import { cgroupOf } from '../../cgroups/index.js';
 import { processGone } from '../../sys/process-gone.js';
+import { processesWhere } from '../../sys/proc.js';
 import { applyResources } from './cgroup-update.js';
 import { checkNetwork, endsProcess, refusedSignalState, runscNetwork, type RunscNetwork } from './runsc.js';
 
@@ -166,18 +167,7 @@ export class RunscSandbox {
 export function sandboxProcesses(root: string, bundle: string): number[] {
   const rootArg = `--root=${root}`;
   const bundleArg = `--bundle=${bundle}`;
-  const out: number[] = [];
-  for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    let argv: string[];
-    try {
-      argv = fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
-    } catch {
-      continue;
-    }
-    if (argv.includes(rootArg) && argv.includes(bundleArg)) out.push(Number(name));
-  }
-  return out;
+  return processesWhere((argv) => argv.includes(rootArg) && argv.includes(bundleArg));
 }
 
 async function waitGone(pids: number[], ms: number): Promise<void> {

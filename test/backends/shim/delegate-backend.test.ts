@@ -12,6 +12,7 @@ import type { TaskCallContext } from '../../../src/api/task.js';
 import { CapturingSink } from '../../../src/events/sink.js';
 import { Code } from '../../../src/errors/index.js';
 import { processGone } from '../../../src/sys/process-gone.js';
+import { processesWhere } from '../../../src/sys/proc.js';
 import { tempDir } from '../../helpers/tmp.js';
 
 const FAKE = fileURLToPath(new URL('./fake-shim.js', import.meta.url));
@@ -20,16 +21,14 @@ type Loose = Record<'Start' | 'State' | 'Wait' | 'Kill' | 'Delete' | 'Pause', (r
 
 /** The fake server's pid, from the process table (it is detached from us). */
 function serverPid(dir: string): number | undefined {
-  for (const p of fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+  return processesWhere((argv, pid) => {
+    if (!argv.includes(FAKE) || !argv.includes('serve')) return false;
     try {
-      const argv = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
-      const env = fs.readFileSync(`/proc/${p}/environ`, 'utf8').split('\0');
-      if (argv.includes(FAKE) && argv.includes('serve') && env.includes(`FAKE_SHIM_DIR=${dir}`)) return Number(p);
+      return fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`FAKE_SHIM_DIR=${dir}`);
     } catch {
-      // gone meanwhile
+      return false; // gone meanwhile
     }
-  }
-  return undefined;
+  })[0];
 }
 
 function setup(t: Test, env: Record<string, string> = {}) {
