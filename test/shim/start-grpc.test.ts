@@ -1,8 +1,9 @@
 /**
  * protocol = "grpc": `start` prints the JSON bootstrap and the daemon it spawns serves Task
- * v3 over gRPC. No containerd >= 1.7 can be installed here, so a grpc-js client plays it.
+ * v3 over gRPC. A grpc-js client plays containerd here; containerd 1.7 itself drives it in
+ * test/e2e/bootstrap.test.ts and test/e2e/cri/bootstrap.test.ts.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
@@ -16,13 +17,19 @@ import { tempDir } from '../helpers/tmp.js';
 
 const run = promisify(execFile);
 
-t.test('start with protocol = "grpc" spawns a gRPC daemon that serves Task v3', { skip: needsRoot('start binds the daemon socket under /run/containerd/s') }, async (t) => {
+/** A bundle and a config that asks for gRPC, under a temp dir of the test's. */
+function grpcSetup(t: Test) {
   const dir = tempDir(t);
   const bundle = path.join(dir, 'bundle');
   fs.mkdirSync(bundle);
   fs.writeFileSync(path.join(bundle, 'config.json'), '{"annotations":{}}');
   const config = path.join(dir, 'config.toml');
   fs.writeFileSync(config, `protocol = "grpc"\nidle_timeout = "500ms"\nstate_dir = "${dir}/state"\n`);
+  return { dir, bundle, config };
+}
+
+t.test('start with protocol = "grpc" spawns a gRPC daemon that serves Task v3', { skip: needsRoot('start binds the daemon socket under /run/containerd/s') }, async (t) => {
+  const { dir, bundle, config } = grpcSetup(t);
   const ns = `grpc${process.pid}`;
   const starting = run(
     process.execPath,
@@ -70,12 +77,7 @@ function fakeContainerd(dir: string, line: string): string {
 }
 
 t.test('gRPC answers by the containerd that asks: version 2 for 1.7, refused for 1.6', async (t) => {
-  const dir = tempDir(t);
-  const bundle = path.join(dir, 'bundle');
-  fs.mkdirSync(bundle);
-  fs.writeFileSync(path.join(bundle, 'config.json'), '{"annotations":{}}');
-  const config = path.join(dir, 'config.toml');
-  fs.writeFileSync(config, `protocol = "grpc"\nidle_timeout = "500ms"\nstate_dir = "${dir}/state"\n`);
+  const { dir, bundle, config } = grpcSetup(t);
   const start = async (publishBinary: string) => {
     const p = run(
       process.execPath,
