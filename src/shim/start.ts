@@ -13,8 +13,12 @@ import { daemonPaths, type DaemonPaths } from './paths.js';
 import { addressFileAnswer, bootstrapAnswer, chooseBootstrapVersion } from './bootstrap.js';
 import { containerdVersion } from './containerd-version.js';
 import { probeUnixSocket } from '../transport/probe.js';
+import { lock } from '../sys/lock.js';
+import { handoverLockName, writeClaim } from './handover.js';
 
 const READY_TIMEOUT_MS = 15_000;
+/** A start holding the lock may be waiting for a new daemon to be ready. */
+const LOCK_TIMEOUT_MS = READY_TIMEOUT_MS + 5_000;
 
 /**
  * --lite-mode: no optimizing compiler and lazily allocated feedback; a daemon that mostly
@@ -35,7 +39,14 @@ export async function start(args: ShimArgs): Promise<number> {
     const containerd = cfg.bootstrapVersion === 'auto' || cfg.protocol === 'grpc' ? await containerdVersion(args.publishBinary, cfg.stateDir) : undefined;
     const version = chooseBootstrapVersion(cfg.bootstrapVersion, containerd, cfg.protocol);
     const answer = bootstrapAnswer(cfg.protocol, version, paths.socket, containerd, cfg.bootstrapVersion !== 'auto');
-    await ensureDaemon(args, cfg, paths, options?.configPath);
+    // Under the hand-over lock: the daemon found stays until this task's Create (handover.ts).
+    const held = await lock(handoverLockName(paths.socket), LOCK_TIMEOUT_MS);
+    try {
+      await ensureDaemon(args, cfg, paths, options?.configPath);
+      writeClaim(paths.stateDir, args.id);
+    } finally {
+      await held.release();
+    }
     fs.writeFileSync(path.join(bundle, 'address'), addressFileAnswer(cfg.protocol, paths.socket));
     // containerd reads stdout and stderr together: the answer must be all that is printed.
     process.stdout.write(answer);
@@ -98,6 +109,7 @@ async function spawnDaemon(args: ShimArgs, paths: DaemonPaths, configPath: strin
       ...process.env,
       SWITCHYARD_DAEMON_SOCKET: paths.socket,
       SWITCHYARD_DAEMON_STATE: paths.stateDir,
+      SWITCHYARD_DAEMON_LOG: paths.logFile,
       SWITCHYARD_DAEMON_LISTEN_FD: listenFd === undefined ? '' : '3',
       SWITCHYARD_CONFIG: configPath ?? process.env.SWITCHYARD_CONFIG ?? '',
     },
