@@ -33,7 +33,8 @@ export function daemonPaths(cfg: Config, containerdAddress: string, namespace: s
   const socket = socketPath(containerdAddress, namespace, group);
   const key = sha256Hex(`${containerdAddress}\0${namespace}\0${group}`).slice(0, 16);
   const stateDir = path.join(cfg.stateDir, 'daemons', key);
-  return { group, socket, stateDir, logFile: path.join(stateDir, 'daemon.log') };
+  // The log lives beside the daemons' directories, not in one: it must outlive an idle exit.
+  return { group, socket, stateDir, logFile: path.join(cfg.stateDir, 'logs', `${key}.log`) };
 }
 
 function sandboxOf(bundle: string): string | undefined {

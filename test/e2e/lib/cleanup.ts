@@ -136,8 +136,21 @@ function removeSwitchyardState(dir: string, namespaces: Set<string>, report: Cle
   }
 }
 
+/** Daemon logs (kept after the daemon left, in `<state_dir>/logs`) of this containerd's namespaces. */
+function removeDaemonLogs(stateDir: string, dir: string, namespaces: Set<string>): void {
+  const logs = path.join(stateDir, 'logs');
+  for (const name of listDir(logs)) {
+    if (!name.endsWith('.log')) continue;
+    const first = firstLogLine(path.join(logs, name));
+    if (!under(stateDir, dir) && !(!!first.ns && isUniqueNamespace(first.ns) && namespaces.has(first.ns))) continue;
+    fs.rmSync(path.join(logs, name), { force: true });
+    fs.rmSync(path.join(logs, `${name}.1`), { force: true });
+  }
+}
+
 /** Daemon state dirs (and their sockets) of daemons that served this containerd. */
 function removeDaemonCards(stateDir: string, dir: string, namespaces: Set<string>, report: CleanupReport): void {
+  removeDaemonLogs(stateDir, dir, namespaces);
   const daemons = path.join(stateDir, 'daemons');
   for (const key of listDir(daemons)) {
     let card: { address?: string; socket?: string; ns?: string } = {};
@@ -148,7 +161,7 @@ function removeDaemonCards(stateDir: string, dir: string, namespaces: Set<string
     } catch {
       // A daemon that exited with tasks left keeps its log but drops its card: the log's
       // first line names its namespace and socket.
-      card = firstLogLine(path.join(daemons, key, 'daemon.log'));
+      card = firstLogLine(path.join(stateDir, 'logs', `${key}.log`));
       ours ||= !!card.ns && isUniqueNamespace(card.ns) && namespaces.has(card.ns);
     }
     if (!ours) continue;
