@@ -99,12 +99,16 @@ async function spawnDaemon(args: ShimArgs, paths: DaemonPaths, configPath: strin
   argv.push('serve');
   // Only the first start of a group forks; the rest find the daemon warm.
   const { spawn } = await import('node:child_process');
+  // Never our fds 1 and 2: containerd waits for every writer of start's output to close, and
+  // whoever reads containerd's own output must not wait for our daemon. What the daemon
+  // prints outside its logger (a crash, a warning from node) goes to its log.
+  fs.mkdirSync(path.dirname(paths.logFile), { recursive: true, mode: 0o700 });
+  const out = fs.openSync(paths.logFile, 'a', 0o600);
   const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, entry, ...argv], {
     cwd: '/',
     detached: true,
-    // Never fds 1 and 2: containerd waits for every writer of start's output to close.
     // fd 4 is a readiness channel private to us: the daemon writes one line and closes it.
-    stdio: ['ignore', 'ignore', 'ignore', listenFd ?? 'ignore', 'pipe'],
+    stdio: ['ignore', out, out, listenFd ?? 'ignore', 'pipe'],
     env: {
       ...process.env,
       SWITCHYARD_DAEMON_SOCKET: paths.socket,
@@ -115,6 +119,7 @@ async function spawnDaemon(args: ShimArgs, paths: DaemonPaths, configPath: strin
     },
   });
   child.unref();
+  fs.closeSync(out);
   const answer = await readReady(child.stdio[4] as net.Socket);
   if (answer !== 'ok') throw new Error(`daemon did not start: ${answer || 'it exited'} (log: ${paths.logFile})`);
 }
