@@ -8,7 +8,8 @@ import path from 'node:path';
 import { loadConfig, type Config } from '../config/config.js';
 import { describe } from '../errors/index.js';
 import type { ShimArgs } from './argv.js';
-import { readStdinOptions } from './options.js';
+import { readStdinOptions, type RuntimeOptions } from './options.js';
+import { placeDaemon } from './daemon-placement.js';
 import { daemonPaths, type DaemonPaths } from './paths.js';
 import { addressFileAnswer, bootstrapAnswer, chooseBootstrapVersion } from './bootstrap.js';
 import { containerdVersion } from './containerd-version.js';
@@ -34,7 +35,7 @@ export async function start(args: ShimArgs): Promise<number> {
     const options = readStdinOptions();
     const cfg = loadConfig(options?.configPath);
     const bundle = process.cwd();
-    const paths = daemonPaths(cfg, args.address, args.namespace, bundle, args.id, options?.configPath);
+    const paths = daemonPaths(cfg, args.address, args.namespace, bundle, args.id, options?.configPath, options?.shimCgroup);
     // Which containerd asks decides the answer; an answer it cannot take fails before a daemon starts.
     const containerd = cfg.bootstrapVersion === 'auto' || cfg.protocol === 'grpc' ? await containerdVersion(args.publishBinary, cfg.stateDir) : undefined;
     const version = chooseBootstrapVersion(cfg.bootstrapVersion, containerd, cfg.protocol);
@@ -42,7 +43,7 @@ export async function start(args: ShimArgs): Promise<number> {
     // Under the hand-over lock: the daemon found stays until this task's Create (handover.ts).
     const held = await lock(handoverLockName(paths.socket), LOCK_TIMEOUT_MS);
     try {
-      await ensureDaemon(args, cfg, paths, options?.configPath);
+      await ensureDaemon(args, cfg, paths, options);
       writeClaim(paths.stateDir, args.id);
     } finally {
       await held.release();
@@ -62,7 +63,7 @@ async function dial(socket: string): Promise<boolean> {
   return (await probeUnixSocket(socket)) === undefined;
 }
 
-async function ensureDaemon(args: ShimArgs, cfg: Config, paths: DaemonPaths, configPath?: string): Promise<void> {
+async function ensureDaemon(args: ShimArgs, cfg: Config, paths: DaemonPaths, options: RuntimeOptions | undefined): Promise<void> {
   fs.mkdirSync(path.dirname(paths.socket), { recursive: true, mode: 0o700 });
   fs.mkdirSync(paths.stateDir, { recursive: true, mode: 0o700 });
   for (let attempt = 0; attempt < 5; attempt++) {
@@ -70,7 +71,7 @@ async function ensureDaemon(args: ShimArgs, cfg: Config, paths: DaemonPaths, con
     if (cfg.protocol === 'grpc') {
       // grpc-js cannot serve an inherited fd: the daemon binds its own socket.
       fs.rmSync(paths.socket, { force: true });
-      return spawnDaemon(args, paths, configPath);
+      return spawnDaemon(args, paths, options);
     }
     const server = net.createServer();
     const bound = await new Promise<boolean>((resolve, reject) => {
@@ -86,12 +87,13 @@ async function ensureDaemon(args: ShimArgs, cfg: Config, paths: DaemonPaths, con
     fs.chmodSync(paths.socket, 0o600);
     const fd = (server as unknown as { _handle: { fd: number } })._handle.fd;
     // The socket listens before we print: containerd dials at once and must not fail.
-    return spawnDaemon(args, paths, configPath, fd);
+    return spawnDaemon(args, paths, options, fd);
   }
   throw new Error(`cannot bind or reach ${paths.socket}`);
 }
 
-async function spawnDaemon(args: ShimArgs, paths: DaemonPaths, configPath: string | undefined, listenFd?: number): Promise<void> {
+async function spawnDaemon(args: ShimArgs, paths: DaemonPaths, options: RuntimeOptions | undefined, listenFd?: number): Promise<void> {
+  const configPath = options?.configPath;
   // The binary containerd ran us as: the daemon is the same program, so a reinstall never mixes versions.
   const entry = process.argv[1]!;
   const argv = ['-namespace', args.namespace, '-id', args.id, '-address', args.address, '-publish-binary', args.publishBinary];
@@ -120,6 +122,12 @@ async function spawnDaemon(args: ShimArgs, paths: DaemonPaths, configPath: strin
   });
   child.unref();
   fs.closeSync(out);
+  try {
+    placeDaemon(child.pid!, options?.shimCgroup);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
   const answer = await readReady(child.stdio[4] as net.Socket);
   if (answer !== 'ok') throw new Error(`daemon did not start: ${answer || 'it exited'} (log: ${paths.logFile})`);
 }
