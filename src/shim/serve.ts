@@ -59,8 +59,9 @@ export async function serve(args: ShimArgs): Promise<number> {
   });
   daemon.reaper.start();
   daemon.callLog.onCall((c) => {
-    // The Create a start claimed us for has been answered: the claim has done its job.
-    if (c.method === 'Create') clearClaim(stateDir, c.taskId);
+    // The Create a start claimed us for has been answered, or containerd gave the task up
+    // (Shutdown or Delete for it without a Create reaching us): the claim has done its job.
+    if (c.method === 'Create' || c.method === 'Shutdown' || (c.method === 'Delete' && !c.execId)) clearClaim(stateDir, c.taskId);
     // containerd often drops our message on the floor: the operator must find it here.
     if (c.code !== 0) logRefusal(log, c);
   });
