@@ -100,12 +100,23 @@ function removeShimSocket(address: string): void {
 /** Switchyard's default state dir (config state_dir); tests that set their own keep it under `dir`. */
 export const SWITCHYARD_STATE = '/run/switchyard';
 
+/** The first JSON line of a daemon log (node may have printed a plain warning before it). */
 function firstLogLine(log: string): { ns?: string; socket?: string } {
+  let head = '';
   try {
-    return JSON.parse(fs.readFileSync(log, 'utf8').slice(0, 4096).split('\n')[0]!) as { ns?: string; socket?: string };
+    head = fs.readFileSync(log, 'utf8').slice(0, 16384);
   } catch {
     return {};
   }
+  for (const line of head.split('\n')) {
+    try {
+      const l = JSON.parse(line) as { ns?: string; socket?: string };
+      if (l && typeof l === 'object' && l.ns) return l;
+    } catch {
+      // not a log line
+    }
+  }
+  return {};
 }
 
 /** `<state_dir>/daemons` dirs a test configured inside its temp dir (CRI handlers do). */
