@@ -17,6 +17,9 @@ export interface CreateSpec {
   consoleSocket?: string;
   /** The bundle's annotations: some flavours (runsc) act on CRI's. */
   annotations?: Record<string, string>;
+  /** runc's create --no-pivot and --no-new-keyring, from the task's runc options. */
+  noPivot?: boolean;
+  noNewKeyring?: boolean;
 }
 
 export interface ExecSpec {

@@ -72,23 +72,37 @@ function formatLog(l: LogLine): string {
   return `${new Date(l.time ?? 0).toISOString()} ${(LEVELS[l.level ?? 30] ?? String(l.level)).padEnd(5)} ${l.msg ?? ''}${rest ? ` ${rest}` : ''}`;
 }
 
+/**
+ * Every daemon's log, running or gone: `<state>/logs/<key>.log` (after its rotated `.1`),
+ * and the `daemon.log` of a daemon started by hand in its own directory.
+ */
+function daemonLogFiles(stateDir: string): string[] {
+  const list = (dir: string) => {
+    try {
+      return fs.readdirSync(dir).sort();
+    } catch {
+      return [];
+    }
+  };
+  const logs = path.join(stateDir, 'logs');
+  const files = list(logs)
+    .filter((n) => n.endsWith('.log'))
+    .flatMap((n) => [path.join(logs, `${n}.1`), path.join(logs, n)]);
+  const daemons = path.join(stateDir, 'daemons');
+  return [...files, ...list(daemons).map((n) => path.join(daemons, n, 'daemon.log'))];
+}
+
 /** The daemon log lines of one task, from every daemon's log; -f keeps following. */
 export async function logs(cfg: Config, id: string, follow: boolean, json: boolean, signal?: AbortSignal): Promise<number> {
-  const dir = path.join(cfg.stateDir, 'daemons');
   const offsets = new Map<string, number>();
   const scan = () => {
-    let names: string[] = [];
-    try {
-      names = fs.readdirSync(dir);
-    } catch {
-      return;
-    }
-    for (const n of names) {
-      const file = path.join(dir, n, 'daemon.log');
+    for (const file of daemonLogFiles(cfg.stateDir)) {
       let text: string;
       try {
         const st = fs.statSync(file);
-        const from = offsets.get(file) ?? 0;
+        let from = offsets.get(file) ?? 0;
+        // Smaller than what we read: rotated under us, a new file from its start.
+        if (st.size < from) from = 0;
         if (st.size <= from) continue;
         const fd = fs.openSync(file, 'r');
         const buf = Buffer.alloc(st.size - from);

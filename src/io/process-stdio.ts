@@ -57,9 +57,8 @@ class PlainStdio implements ProcessStdio {
   closeStdin(): void {
     this.io.closeStdin();
   }
-  resize(): void {
-    throw failedPrecondition('the process has no terminal to resize');
-  }
+  /** Nothing to resize: a no-op, as runc-v2 answers, so a client's cleanup of a task without a terminal goes on. */
+  resize(): void {}
   close(): Promise<void> {
     return this.io.close();
   }

@@ -15,6 +15,7 @@ import { RoutingRefusal, formatDecision, type Decision } from '../routing/decisi
 import { availableOnPath } from '../routing/find-on-path.js';
 import { DecisionStore } from '../routing/store.js';
 import { Drivers } from './drivers.js';
+import { decodeCreateOptions, runtimeOverrides, type AnyLike } from '../task/runc-options.js';
 
 export type Choice =
   | { kind: 'oci'; driver: RuntimeDriver; decision: Decision }
@@ -51,7 +52,7 @@ export class BackendChoice {
   }
 
   /** Routes a new task (throws the router's refusals), records and logs the decision. */
-  choose(task: { id: string; bundle: string; annotations: Record<string, string> }): Choice {
+  choose(task: { id: string; bundle: string; annotations: Record<string, string>; options?: AnyLike | null }): Choice {
     let decision: Decision;
     try {
       decision = route(
@@ -67,10 +68,11 @@ export class BackendChoice {
     }
     this.hooks.decided?.(decision);
     const rt = this.cfg.runtimes[decision.runtime]!;
+    // A delegate shim gets its own options; an OCI runtime runs with the task's runc options.
     const choice: Choice =
       rt.type === 'shim'
         ? { kind: 'shim', command: this.delegateCommand(rt, task), decision }
-        : { kind: 'oci', driver: this.drivers.driver(decision.runtime, rt), decision };
+        : { kind: 'oci', driver: this.drivers.driver(decision.runtime, rt, runtimeOverrides(decodeCreateOptions(task.options))), decision };
     this.decisions.save(task.id, decision);
     this.log.info({ task: task.id, runtime: decision.runtime, rule: decision.rule, inputs: decision.inputs }, formatDecision(decision));
     return choice;

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import type { OciRuntimeConfig } from '../config/types.js';
 import { runtimeFlags } from '../config/runtimes.js';
+import type { RuntimeOverrides } from '../task/runc-options.js';
 import type { RuntimeDriver } from '../backends/types.js';
 import { OciDriver } from '../backends/oci/driver.js';
 import { cgroupMounts, detectCgroupMode } from '../cgroups/index.js';
@@ -22,20 +23,30 @@ export class Drivers {
     private readonly log: Logger,
   ) {}
 
-  driver(name: string, rt: OciRuntimeConfig): RuntimeDriver {
-    let d = this.drivers.get(name);
+  /**
+   * The driver of runtime `name`; a task whose runc options change runc's command line
+   * (binary, root, systemd cgroups, criu) gets a driver of its own for that line, as runc-v2
+   * runs each task with its own options. runsc takes no runc options: they are not its.
+   */
+  driver(name: string, rt: OciRuntimeConfig, overrides: RuntimeOverrides = {}): RuntimeDriver {
+    const o = rt.flavour === 'runsc' ? {} : overrides;
+    const key = Object.keys(o).length === 0 ? name : `${name}\0${JSON.stringify(o)}`;
+    let d = this.drivers.get(key);
     if (d) return d;
+    const extra = runtimeFlags(rt);
     d = new OciDriver({
       name,
-      binary: rt.binary,
-      root: rt.root,
+      binary: o.binary ?? rt.binary,
+      root: o.root ?? rt.root,
       namespace: this.namespace,
       timeoutMs: this.cfg.runtimeTimeoutMs,
       flavour: rt.flavour,
-      extraArgs: runtimeFlags(rt),
+      systemdCgroup: o.systemdCgroup,
+      // --criu is runc's global flag; crun has none.
+      extraArgs: o.criuPath && rt.flavour === 'runc' ? [...extra, '--criu', o.criuPath] : extra,
       hybridV2Mount: rt.flavour === 'crun' ? this.hybridV2Mount() : undefined,
     });
-    this.drivers.set(name, d);
+    this.drivers.set(key, d);
     return d;
   }
 

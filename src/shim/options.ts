@@ -8,6 +8,8 @@ export interface RuntimeOptions {
   typeUrl: string;
   /** runtimeoptions.v1.Options.config_path: our config file. */
   configPath?: string;
+  /** containerd.runc.v1.Options.shim_cgroup: the cgroup runc-v2 would put its shim in. */
+  shimCgroup?: string;
 }
 
 function* fields(buf: Buffer): Generator<[number, Buffer | number]> {
@@ -51,6 +53,9 @@ export function decodeRuntimeOptions(data: Buffer): RuntimeOptions | undefined {
   const out: RuntimeOptions = { typeUrl };
   if (typeUrl.endsWith('runtimeoptions.v1.Options')) {
     for (const [f, v] of fields(value)) if (f === 2 && Buffer.isBuffer(v)) out.configPath = v.toString();
+  }
+  if (typeUrl.endsWith('containerd.runc.v1.Options')) {
+    for (const [f, v] of fields(value)) if (f === 3 && Buffer.isBuffer(v) && v.length > 0) out.shimCgroup = v.toString();
   }
   return out;
 }

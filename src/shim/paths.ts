@@ -27,13 +27,24 @@ export function configGroup(optionsConfigPath: string | undefined): string {
  * gRPC daemon and a ttrpc daemon never answer each other's socket; so is a config path from
  * the runtime options.
  */
-export function daemonPaths(cfg: Config, containerdAddress: string, namespace: string, bundle: string, id: string, optionsConfigPath?: string): DaemonPaths {
+export function daemonPaths(
+  cfg: Config,
+  containerdAddress: string,
+  namespace: string,
+  bundle: string,
+  id: string,
+  optionsConfigPath?: string,
+  shimCgroup?: string,
+): DaemonPaths {
   let group = `switchyard:${cfg.protocol}${configGroup(optionsConfigPath)}`;
+  // A daemon lives in one cgroup: the tasks whose runc options name a shim cgroup share one there.
+  if (shimCgroup) group += `:cgroup:${sha256Hex(shimCgroup).slice(0, 12)}`;
   if (cfg.grouping === 'pod') group += `:pod:${sandboxOf(bundle) ?? id}`;
   const socket = socketPath(containerdAddress, namespace, group);
   const key = sha256Hex(`${containerdAddress}\0${namespace}\0${group}`).slice(0, 16);
   const stateDir = path.join(cfg.stateDir, 'daemons', key);
-  return { group, socket, stateDir, logFile: path.join(stateDir, 'daemon.log') };
+  // The log lives beside the daemons' directories, not in one: it must outlive an idle exit.
+  return { group, socket, stateDir, logFile: path.join(cfg.stateDir, 'logs', `${key}.log`) };
 }
 
 function sandboxOf(bundle: string): string | undefined {

@@ -9,8 +9,10 @@ import path from 'node:path';
 import { loadConfig, type Config } from '../config/config.js';
 import { describe } from '../errors/index.js';
 import type { ShimArgs } from './argv.js';
-import { DaemonLog } from './log.js';
+import { DaemonLog, logRefusal, pruneLogs } from './log.js';
 import { VERSION } from './version.js';
+import { clearClaim, freshClaims, handoverLockName } from './handover.js';
+import { lock, tryLock, type HeldLock } from '../sys/lock.js';
 import { listen, wireDaemon, type Daemon, type Listener } from './wiring.js';
 
 /** The readiness channel `start` hands the daemon (fd 4): one line, "ok" or "error: why". */
@@ -33,7 +35,9 @@ export async function serve(args: ShimArgs): Promise<number> {
   let daemonLog: DaemonLog;
   try {
     cfg = loadConfig(process.env.SWITCHYARD_CONFIG || undefined);
-    daemonLog = new DaemonLog(path.join(stateDir, 'daemon.log'), args.debug ? 'debug' : cfg.logLevel);
+    const logFile = process.env.SWITCHYARD_DAEMON_LOG || path.join(stateDir, 'daemon.log');
+    pruneLogs(path.dirname(logFile), logFile);
+    daemonLog = new DaemonLog(logFile, args.debug ? 'debug' : cfg.logLevel);
   } catch (err) {
     ready(`error: ${describe(err)}`);
     return 1;
@@ -51,9 +55,16 @@ export async function serve(args: ShimArgs): Promise<number> {
     daemonLog,
     stateDir,
     onIdle: (idle) => life.idle(idle),
-    onShutdown: (now) => (now ? void life.stop('shutdown') : life.idle(true)),
+    onShutdown: (now) => (now ? life.shutdown() : life.idle(true)),
   });
   daemon.reaper.start();
+  daemon.callLog.onCall((c) => {
+    // The Create a start claimed us for has been answered, or containerd gave the task up
+    // (Shutdown or Delete for it without a Create reaching us): the claim has done its job.
+    if (c.method === 'Create' || c.method === 'Shutdown' || (c.method === 'Delete' && !c.execId)) clearClaim(stateDir, c.taskId);
+    // containerd often drops our message on the floor: the operator must find it here.
+    if (c.code !== 0) logRefusal(log, c);
+  });
   try {
     life.serving(
       daemon,
@@ -137,7 +148,9 @@ class Lifecycle {
   idle(idle: boolean): void {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
-    if (idle && !this.closing) this.idleTimer = setTimeout(() => void this.stop('idle'), this.cfg.idleTimeoutMs);
+    if (!idle || this.closing) return;
+    const timer: NodeJS.Timeout = setTimeout(() => void this.leaveIfIdle(timer, 'idle'), this.cfg.idleTimeoutMs);
+    this.idleTimer = timer;
   }
 
   /** A connection while idle restarts the countdown. */
@@ -145,19 +158,76 @@ class Lifecycle {
     if (this.idleTimer) this.idle(true);
   }
 
+  /** Shutdown with no task left: leave now, unless a start has just claimed us. */
+  shutdown(): void {
+    if (this.closing) return;
+    this.idle(true);
+    void this.leaveIfIdle(this.idleTimer!, 'shutdown');
+  }
+
+  /** SIGTERM: leave whatever a start may have claimed. */
   async stop(why: string): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    this.idle(false);
+    // Still under the lock, so no start counts us as found while we go; a stuck holder cannot keep us.
+    const held = await lock(handoverLockName(this.socket), 5_000).catch(() => undefined);
+    try {
+      this.unfindable();
+    } finally {
+      await held?.release();
+    }
+    await this.finish(why);
+  }
+
+  /**
+   * Leaves if, under the hand-over lock, nothing wants us: no task, no connection since
+   * `timer` was armed (a connection re-arms it), no fresh claim by a start (handover.ts).
+   */
+  private async leaveIfIdle(timer: NodeJS.Timeout, why: string): Promise<void> {
+    let held: HeldLock | undefined;
+    try {
+      held = await tryLock(handoverLockName(this.socket));
+    } catch (err) {
+      this.log.warn({ err: describe(err) }, 'cannot take the hand-over lock');
+    }
+    // A start holds it: it is finding us right now and will claim us, so we stay.
+    if (!held) return void (this.idleTimer === timer && this.idle(true));
+    try {
+      // A start that found us before we took the lock has its connection queued in the
+      // kernel: one turn of the loop accepts it, and that re-arms the timer.
+      await new Promise((r) => setImmediate(r));
+      if (this.closing || this.idleTimer !== timer || (this.daemon?.service.size ?? 0) > 0) return;
+      const claims = freshClaims(this.stateDir);
+      if (claims.length > 0) {
+        this.log.debug({ claims, why }, 'idle, but a start has claimed this daemon for a task not created yet');
+        this.idle(true);
+        return;
+      }
+      this.closing = true;
+      this.idle(false);
+      this.unfindable();
+    } finally {
+      await held.release();
+    }
+    await this.finish(why);
+  }
+
+  /** Under the lock: no start may find us after this, and our directory is free for the next daemon. */
+  private unfindable(): void {
+    // Only our own socket: a `start` that found us gone may already have bound a new daemon's there.
+    if (this.socket && this.socketId !== undefined && fileId(this.socket) === this.socketId) fs.rmSync(this.socket, { force: true });
+    // A clean exit leaves no task behind: the daemon's directory (card, claims) goes too.
+    if ((this.daemon?.service.size ?? 0) === 0) fs.rmSync(this.stateDir, { recursive: true, force: true });
+    else fs.rmSync(path.join(this.stateDir, 'daemon.json'), { force: true });
+  }
+
+  private async finish(why: string): Promise<void> {
     this.log.info({ why }, 'daemon exiting');
     await this.daemon?.events.flush();
     await this.server?.close();
     await this.daemon?.backends.delegates.close();
-    // Only our own socket: a `start` that found us gone may already have bound a new daemon's there.
-    if (this.socket && this.socketId !== undefined && fileId(this.socket) === this.socketId) fs.rmSync(this.socket, { force: true });
     await this.closeMetrics?.();
-    // A clean exit leaves no task behind: the daemon's directory (card and log) goes too.
-    if ((this.daemon?.service.size ?? 0) === 0) fs.rmSync(this.stateDir, { recursive: true, force: true });
-    else fs.rmSync(path.join(this.stateDir, 'daemon.json'), { force: true });
     this.resolveDone(0);
   }
 }

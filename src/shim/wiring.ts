@@ -73,7 +73,7 @@ export function wireDaemon(w: WiringInput): Daemon {
     { decided: (d) => metrics.decided(d.runtime, d.rule), refused: (rule, kind) => metrics.refused(rule, kind) },
   );
   const place = (task: NewTask): Placement => {
-    const c = choice.choose({ id: task.id, bundle: task.bundle, annotations: task.spec.annotations });
+    const c = choice.choose({ id: task.id, bundle: task.bundle, annotations: task.spec.annotations, options: task.request.options });
     switch (c.kind) {
       case 'oci':
         return { backend: local, create: () => local.create(task, c.driver, c.decision) };

@@ -82,3 +82,13 @@ export function processesWhere(match: (argv: string[], pid: number) => boolean):
   }
   return out;
 }
+
+/** A process's oom_score_adj (-1000..1000). */
+export function readOomScoreAdj(pid: number): number {
+  return Number.parseInt(fs.readFileSync(`/proc/${pid}/oom_score_adj`, 'utf8').trim(), 10);
+}
+
+/** Sets a process's oom_score_adj; lowering it needs CAP_SYS_RESOURCE. */
+export function writeOomScoreAdj(pid: number, score: number): void {
+  fs.writeFileSync(`/proc/${pid}/oom_score_adj`, `${Math.max(-1000, Math.min(1000, Math.trunc(score)))}\n`);
+}

@@ -145,7 +145,8 @@ export class LocalBackend implements TaskBackend {
     const { task, exec } = this.proc(req.id, req.execId);
     if (exec) {
       await task.deleteExec(exec.execId);
-      const exit = exec.exitInfo ?? { status: 255, at: new Date() };
+      // Only an exec that never started has no exit: runc-v2 answers 0 for it, and clients rely on that.
+      const exit = exec.exitInfo ?? { status: 0, at: new Date() };
       return { pid: exec.pid, exitStatus: exit.status, exitedAt: timestamp(exit.at) };
     }
     await task.delete();

@@ -58,7 +58,16 @@ export async function createLocalTask(deps: LocalTaskDeps, task: NewTask, driver
     const pidFile = path.join(bundle, 'init.pid');
     let pid = 0;
     if (!checkpoint) {
-      pid = await driver.create({ id, bundle, stdio: stdio.runtimeStdio, pidFile, consoleSocket: stdio.consoleSocket, annotations: task.spec.annotations });
+      pid = await driver.create({
+        id,
+        bundle,
+        stdio: stdio.runtimeStdio,
+        pidFile,
+        consoleSocket: stdio.consoleSocket,
+        annotations: task.spec.annotations,
+        noPivot: options.noPivotRoot,
+        noNewKeyring: options.noNewKeyring,
+      });
       undo.push(() => driver.delete(id, true).catch(() => undefined));
       await stdio.afterRuntime();
     }

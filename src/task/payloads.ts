@@ -13,9 +13,6 @@ export interface AnyLike {
 }
 
 const PROCESS_TYPE = 'types.containerd.io/opencontainers/runtime-spec/1/Process';
-const RUNC_OPTIONS = 'containerd.runc.v1.Options';
-/** CRI and ctr --runtime-config-path send this for non-runc runtimes; its config path was read by `start`. */
-const RUNTIME_OPTIONS = 'runtimeoptions.v1.Options';
 const CHECKPOINT_OPTIONS = 'containerd.runc.v1.CheckpointOptions';
 /** Largest JSON payload we parse: a process spec is a few KiB; this bounds a hostile one. */
 const MAX_JSON = 1 << 20;
@@ -58,30 +55,7 @@ export function decodeExecProcess(spec: AnyLike | null | undefined, terminal: bo
   return { ...proc, terminal };
 }
 
-export interface RuncCreateOptions {
-  criuImagePath?: string;
-  criuWorkPath?: string;
-  ioUid?: number;
-  ioGid?: number;
-}
-
-/** Create's options: runc's Options, the runtime options that carry our config path, or nothing. */
-export function decodeCreateOptions(options: AnyLike | null | undefined): RuncCreateOptions {
-  if (isEmpty(options) || typeIs(options, RUNTIME_OPTIONS)) return {};
-  if (!typeIs(options, RUNC_OPTIONS)) throw invalidArgument(`options: type ${JSON.stringify(options.type_url)} is not ${RUNC_OPTIONS}`);
-  let o: containerd.runc.v1.Options;
-  try {
-    o = containerd.runc.v1.Options.decode(options.value ?? new Uint8Array());
-  } catch (err) {
-    throw invalidArgument(`options: cannot decode ${RUNC_OPTIONS}: ${(err as Error).message}`, err);
-  }
-  return {
-    criuImagePath: o.criuImagePath || undefined,
-    criuWorkPath: o.criuWorkPath || undefined,
-    ioUid: o.ioUid || undefined,
-    ioGid: o.ioGid || undefined,
-  };
-}
+export { decodeCreateOptions, type RuncCreateOptions } from './runc-options.js';
 
 /** Checkpoint's options (runc's CheckpointOptions) and the image path, as runc's flags. */
 export function decodeCheckpoint(imagePath: string, options: AnyLike | null | undefined, defaultWorkPath: string): CheckpointSpec {

@@ -113,7 +113,8 @@ export class OciDriver implements RuntimeDriver {
       stdio = undefined;
     }
     try {
-      await this.run(spec.id, createArgs({ id: spec.id, bundle: spec.bundle, pidFile: spec.pidFile, consoleSocket: spec.consoleSocket }), stdio);
+      const args = createArgs({ id: spec.id, bundle: spec.bundle, pidFile: spec.pidFile, consoleSocket: spec.consoleSocket, noPivot: spec.noPivot, noNewKeyring: spec.noNewKeyring });
+      await this.run(spec.id, args, stdio);
     } catch (err) {
       this.dropPendingStdio(spec.id);
       throw err;

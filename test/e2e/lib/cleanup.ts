@@ -100,12 +100,23 @@ function removeShimSocket(address: string): void {
 /** Switchyard's default state dir (config state_dir); tests that set their own keep it under `dir`. */
 export const SWITCHYARD_STATE = '/run/switchyard';
 
+/** The first JSON line of a daemon log (node may have printed a plain warning before it). */
 function firstLogLine(log: string): { ns?: string; socket?: string } {
+  let head = '';
   try {
-    return JSON.parse(fs.readFileSync(log, 'utf8').slice(0, 4096).split('\n')[0]!) as { ns?: string; socket?: string };
+    head = fs.readFileSync(log, 'utf8').slice(0, 16384);
   } catch {
     return {};
   }
+  for (const line of head.split('\n')) {
+    try {
+      const l = JSON.parse(line) as { ns?: string; socket?: string };
+      if (l && typeof l === 'object' && l.ns) return l;
+    } catch {
+      // not a log line
+    }
+  }
+  return {};
 }
 
 /** `<state_dir>/daemons` dirs a test configured inside its temp dir (CRI handlers do). */
@@ -136,8 +147,21 @@ function removeSwitchyardState(dir: string, namespaces: Set<string>, report: Cle
   }
 }
 
+/** Daemon logs (kept after the daemon left, in `<state_dir>/logs`) of this containerd's namespaces. */
+function removeDaemonLogs(stateDir: string, dir: string, namespaces: Set<string>): void {
+  const logs = path.join(stateDir, 'logs');
+  for (const name of listDir(logs)) {
+    if (!name.endsWith('.log')) continue;
+    const first = firstLogLine(path.join(logs, name));
+    if (!under(stateDir, dir) && !(!!first.ns && isUniqueNamespace(first.ns) && namespaces.has(first.ns))) continue;
+    fs.rmSync(path.join(logs, name), { force: true });
+    fs.rmSync(path.join(logs, `${name}.1`), { force: true });
+  }
+}
+
 /** Daemon state dirs (and their sockets) of daemons that served this containerd. */
 function removeDaemonCards(stateDir: string, dir: string, namespaces: Set<string>, report: CleanupReport): void {
+  removeDaemonLogs(stateDir, dir, namespaces);
   const daemons = path.join(stateDir, 'daemons');
   for (const key of listDir(daemons)) {
     let card: { address?: string; socket?: string; ns?: string } = {};
@@ -148,7 +172,7 @@ function removeDaemonCards(stateDir: string, dir: string, namespaces: Set<string
     } catch {
       // A daemon that exited with tasks left keeps its log but drops its card: the log's
       // first line names its namespace and socket.
-      card = firstLogLine(path.join(daemons, key, 'daemon.log'));
+      card = firstLogLine(path.join(stateDir, 'logs', `${key}.log`));
       ours ||= !!card.ns && isUniqueNamespace(card.ns) && namespaces.has(card.ns);
     }
     if (!ours) continue;

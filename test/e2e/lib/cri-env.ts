@@ -103,7 +103,7 @@ export interface CriEnv {
   readonly cgroupParent: string;
   /** Switchyard's config file (also in containerd's env as SWITCHYARD_CONFIG). */
   readonly switchyardConfigPath: string;
-  /** Switchyard's state_dir (daemons/<key>/daemon.log). */
+  /** Switchyard's state_dir (logs/<key>.log). */
   readonly switchyardStateDir: string;
   /** runc --root Switchyard uses for CRI's namespace. */
   readonly switchyardRuncRoot: string;
@@ -333,7 +333,7 @@ function saveLogs(env: CriEnv, dir: string): void {
 }
 
 function readDaemonLogs(stateDir: string): string {
-  const base = path.join(stateDir, 'daemons');
+  const base = path.join(stateDir, 'logs');
   let out = '';
   let keys: string[] = [];
   try {
@@ -343,7 +343,7 @@ function readDaemonLogs(stateDir: string): string {
   }
   for (const k of keys) {
     try {
-      out += `--- ${path.join(base, k, 'daemon.log')}\n` + fs.readFileSync(path.join(base, k, 'daemon.log'), 'utf8');
+      out += `--- ${path.join(base, k)}\n` + fs.readFileSync(path.join(base, k), 'utf8');
     } catch {}
   }
   return out;

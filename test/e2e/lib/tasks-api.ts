@@ -91,3 +91,72 @@ export async function runtimePluginInfo(address: string, runtime: string): Promi
   const value = fields(extra).get(2);
   return Buffer.isBuffer(value) ? value : Buffer.alloc(0);
 }
+
+const PROCESS_TYPE = 'types.containerd.io/opencontainers/runtime-spec/1/Process';
+
+/**
+ * Tasks/Exec { container_id = 1; stdin = 2; stdout = 3; stderr = 4; terminal = 5; spec = 6;
+ * exec_id = 7 }: creates the exec without starting it (no stdio), as containerd's client
+ * does before Start.
+ */
+export async function execCreate(address: string, namespace: string, id: string, execId: string, process: unknown): Promise<void> {
+  const any = protobuf.Writer.create().uint32(0x0a).string(PROCESS_TYPE).uint32(0x12).bytes(Buffer.from(JSON.stringify(process))).finish();
+  const body = protobuf.Writer.create().uint32(0x0a).string(id).uint32(0x32).bytes(any).uint32(0x3a).string(execId).finish();
+  await unary(address, namespace, '/containerd.services.tasks.v1.Tasks/Exec', body);
+}
+
+/** Tasks/DeleteProcess { container_id = 1; exec_id = 2 } → DeleteResponse { pid = 2; exit_status = 3 }. */
+export async function deleteProcess(address: string, namespace: string, id: string, execId: string): Promise<{ pid: number; exitStatus: number }> {
+  const body = protobuf.Writer.create().uint32(0x0a).string(id).uint32(0x12).string(execId).finish();
+  const f = fields(await unary(address, namespace, '/containerd.services.tasks.v1.Tasks/DeleteProcess', body));
+  return { pid: Number(f.get(2) ?? 0), exitStatus: Number(f.get(3) ?? 0) };
+}
+
+/** Tasks/ResizePty { container_id = 1; exec_id = 2; width = 3; height = 4 }. */
+export async function resizePty(address: string, namespace: string, id: string, execId: string, width: number, height: number): Promise<void> {
+  const w = protobuf.Writer.create().uint32(0x0a).string(id);
+  if (execId) w.uint32(0x12).string(execId);
+  await unary(address, namespace, '/containerd.services.tasks.v1.Tasks/ResizePty', w.uint32(0x18).uint32(width).uint32(0x20).uint32(height).finish());
+}
+
+/** Every occurrence of one length-delimited field (a repeated message field), raw. */
+function repeated(buf: Buffer, field: number): Buffer[] {
+  const r = protobuf.Reader.create(buf);
+  const out: Buffer[] = [];
+  while (r.pos < r.len) {
+    const key = r.uint32();
+    if (key >>> 3 === field && (key & 7) === 2) out.push(Buffer.from(r.bytes()));
+    else r.skipType(key & 7);
+  }
+  return out;
+}
+
+/**
+ * Tasks/Create for a container made with `ctr container create`, with Create options of
+ * the caller's choosing, as containerd's Go client sends them (NewTask with
+ * WithRuntime/WithShimCgroup/WithUIDOwner…): the rootfs mounts are the container's
+ * snapshot's (Snapshots/Mounts { snapshotter = 1; key = 2 } → repeated Mount mounts = 1),
+ * then CreateTaskRequest { container_id = 1; rootfs = 3; options = 9 }. No stdio.
+ * Returns the task's pid.
+ */
+export async function createTaskWithOptions(
+  address: string,
+  namespace: string,
+  id: string,
+  snapshotter: string,
+  options: { typeUrl: string; value: Uint8Array },
+): Promise<number> {
+  const mountsReq = protobuf.Writer.create().uint32(0x0a).string(snapshotter).uint32(0x12).string(id).finish();
+  const mounts = repeated(await unary(address, namespace, '/containerd.services.snapshots.v1.Snapshots/Mounts', mountsReq), 1);
+  const any = protobuf.Writer.create().uint32(0x0a).string(options.typeUrl).uint32(0x12).bytes(options.value).finish();
+  const w = protobuf.Writer.create().uint32(0x0a).string(id);
+  for (const m of mounts) w.uint32(0x1a).bytes(m);
+  w.uint32(0x4a).bytes(any);
+  const res = await unary(address, namespace, '/containerd.services.tasks.v1.Tasks/Create', w.finish());
+  return Number(fields(res).get(2) ?? 0);
+}
+
+/** Tasks/Start { container_id = 1 }. */
+export async function startTask(address: string, namespace: string, id: string): Promise<void> {
+  await unary(address, namespace, '/containerd.services.tasks.v1.Tasks/Start', protobuf.Writer.create().uint32(0x0a).string(id).finish());
+}
