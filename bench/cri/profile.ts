@@ -96,23 +96,27 @@ try {
   const client = await TtrpcClient.connect(socket()!);
   let last = (await client.service(debugService).Calls({ after: 0, max: 0 })).last ?? 0;
   const rpc = new Map<string, number[]>();
+  const teardownRpc = new Map<string, number[]>();
   const inPod: number[] = [];
+  /** The daemon's calls since the last read, by method (the pod's own task marked). */
+  const calls = async (pod: string, into: Map<string, number[]>) => {
+    const r = await client.service(debugService).Calls({ after: last, max: 0 });
+    last = r.last ?? last;
+    let sum = 0;
+    for (const c of r.calls ?? []) {
+      const k = `${c.method}${c.taskId === pod ? ' (sandbox)' : ''}`;
+      into.set(k, [...(into.get(k) ?? []), c.durationMs ?? 0]);
+      sum += c.durationMs ?? 0;
+    }
+    return sum;
+  };
   for (let i = 0; i < N; i++) {
     for (const s of i % 2 ? [sy, rc] : [rc, sy]) {
       const p = await pods.start(s, 'prof');
       starts[s.name]!.push(p);
-      if (s === sy) {
-        const r = await client.service(debugService).Calls({ after: last, max: 0 });
-        last = r.last ?? last;
-        let sum = 0;
-        for (const c of r.calls ?? []) {
-          const k = `${c.method}${c.taskId === p.pod ? ' (sandbox)' : ''}`;
-          rpc.set(k, [...(rpc.get(k) ?? []), c.durationMs ?? 0]);
-          sum += c.durationMs ?? 0;
-        }
-        inPod.push(sum);
-      }
+      if (s === sy) inPod.push(await calls(p.pod, rpc));
       await pods.remove(p.pod);
+      if (s === sy) await calls(p.pod, teardownRpc);
     }
   }
   client.close();
@@ -122,9 +126,13 @@ try {
     const xs = starts[s.name]!;
     out(`  ${s.name.padEnd(12)} total ${p50(xs.map((p) => p.totalMs))}  RunPodSandbox ${p50(xs.map((p) => p.sandboxMs))}  container to RUNNING ${p50(xs.map((p) => p.containerMs))}`);
   }
-  out(`\nthe daemon's time per RPC during a Switchyard pod start, ms (p50, calls per pod):`);
-  for (const [k, xs] of [...rpc].sort((a, b) => mean(b[1]) - mean(a[1]))) out(`  ${k.padEnd(28)} ${p50(xs).padStart(7)}  ×${(xs.length / N).toFixed(1)}`);
-  out(`  sum of the daemon's RPC time per pod start: p50 ${p50(inPod)}`);
+  const table = (label: string, m: Map<string, number[]>) => {
+    out(`\nthe daemon's time per RPC ${label}, ms (p50, calls per pod):`);
+    for (const [k, xs] of [...m].sort((a, b) => mean(b[1]) - mean(a[1]))) out(`  ${k.padEnd(28)} ${p50(xs).padStart(7)}  ×${(xs.length / N).toFixed(1)}`);
+  };
+  table('while a Switchyard pod starts', rpc);
+  out(`  sum per pod start: p50 ${p50(inPod)}`);
+  table('while it is torn down', teardownRpc);
 
   // strace -c of the daemon (syscall counts and time) over another set of pod starts.
   if (envInt('PROFILE_STRACE', 0)) {
@@ -136,7 +144,43 @@ try {
       for (let i = 0; i < N; i++) await pods.remove((await pods.start(sy, 'strace')).pod);
       st.kill('SIGINT');
       await new Promise((r) => st.once('exit', r));
-      out(`\nstrace -c -f of the daemon (and the runtimes it spawns) over ${N} pod starts:\n${fs.readFileSync(file, 'utf8').split('\n').slice(0, 22).join('\n')}`);
+      out(`\nstrace -c -f of the daemon (and the runtimes it spawns) over ${N} pod starts and teardowns:\n${fs.readFileSync(file, 'utf8').split('\n').slice(0, 22).join('\n')}`);
+      // Which programs the daemon runs per pod: every successful execve, by program and verb.
+      const ex = path.join(profDir, 'execve.txt');
+      const st2 = spawn('strace', ['-f', '-tt', '-s', '200', '-e', 'trace=execve,exit_group', '-o', ex, '-p', String(pid)], { stdio: 'ignore' });
+      await sleep(500);
+      for (let i = 0; i < N; i++) await pods.remove((await pods.start(sy, 'execve')).pod);
+      st2.kill('SIGINT');
+      await new Promise((r) => st2.once('exit', r));
+      // `PID HH:MM:SS.micro execve("/usr/sbin/runc", ["runc", …, "create", …], …) = 0` and
+      // `PID HH:MM:SS.micro +++ exited with 0 +++`: each program's run, exec to exit.
+      const verbs = new Map<string, number[]>();
+      const running = new Map<string, { k: string; t: number }>();
+      const pending = new Map<string, { k: string; t: number }>();
+      const secs = (hms: string) => hms.split(':').reduce((a, x) => a * 60 + Number(x), 0);
+      for (const line of fs.readFileSync(ex, 'utf8').split('\n')) {
+        const head = /^(\d+)\s+(\d\d:\d\d:[\d.]+) (.*)$/.exec(line);
+        if (!head) continue;
+        const [, pid, t, rest] = head;
+        // With -f, a call another thread interrupts is split: `execve(… <unfinished ...>`,
+        // later `<... execve resumed>) = 0`.
+        const m = /^execve\("([^"]+)", \[([^\]]*)\]/.exec(rest!);
+        if (m) {
+          const args = [...m[2]!.matchAll(/"([^"]*)"/g)].map((a) => a[1]!);
+          const verb = args.find((a) => /^(create|start|kill|delete|state|exec|ps|events|update|pause|resume|features|init)$/.test(a)) ?? '';
+          pending.set(pid!, { k: `${path.basename(m[1]!)} ${verb}`.trim(), t: secs(t!) });
+        }
+        if (m || rest!.startsWith('<... execve resumed>')) {
+          if (/ = 0$/.test(rest!) && pending.has(pid!)) running.set(pid!, pending.get(pid!)!);
+          if (/ = -?\d/.test(rest!) || / = -1 /.test(rest!)) pending.delete(pid!);
+        } else if (rest!.startsWith('+++ exited')) {
+          const r = running.get(pid!);
+          if (r) verbs.set(r.k, [...(verbs.get(r.k) ?? []), (secs(t!) - r.t) * 1000]);
+          running.delete(pid!);
+        }
+      }
+      out(`\nprograms the daemon ran per pod start + teardown (exec to exit, under strace, so slower than bare):`);
+      for (const [k, xs] of [...verbs].sort((a, b) => b[1].length - a[1].length)) out(`  ${k.padEnd(24)} ×${(xs.length / N).toFixed(1)}  p50 ${p50(xs).padStart(6)} ms`);
     }
   }
 
