@@ -4,7 +4,7 @@
  * written up in docs/bench/pod-start-profile.md.
  *
  * One CRI containerd (the bench's harness) with the handler `switchyard-prof`: its own
- * config, idle_timeout 3s, so its daemon exits by itself at the end. Node 20 refuses
+ * config, idle_timeout 10s, so its daemon exits by itself at the end. Node 20 refuses
  * --cpu-prof in NODE_OPTIONS, so containerd runs with NODE_OPTIONS=--require of a small
  * hook that starts V8's sampling profiler through node:inspector and writes the profile
  * on exit: every Node process containerd starts — each `start`, the daemon (start hands
@@ -81,7 +81,7 @@ fs.writeFileSync(
 );
 const env = await startCriContainerd({
   containerd: { version: '2.1', env: { NODE_OPTIONS: `--require ${hook}` } },
-  handlers: { [HANDLER]: switchyardHandler({ switchyardConfig: { idle_timeout: '3s' } }) },
+  handlers: { [HANDLER]: switchyardHandler({ switchyardConfig: { idle_timeout: '10s' } }) },
 });
 try {
   const pods = new Pods(env);
@@ -186,7 +186,7 @@ try {
 
   // The daemon exits after idle_timeout and writes its profile.
   const pid = daemon();
-  for (let i = 0; i < 200 && pid && fs.existsSync(`/proc/${pid}`); i++) await sleep(50);
+  for (let i = 0; i < 400 && pid && fs.existsSync(`/proc/${pid}`); i++) await sleep(50);
   const profiles = fs.readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(profDir, f));
   const byPid = (p: number) => profiles.filter((f) => f.includes(`.${p}.`));
   const daemonFiles = profiles.filter((f) => path.basename(f).startsWith('serve.'));
@@ -197,7 +197,7 @@ try {
     return (p.endTime - p.startTime) / 1000;
   });
   const actions = others.map((f) => path.basename(f).split('.')[0]).reduce((m, a) => m.set(a!, (m.get(a!) ?? 0) + 1), new Map<string, number>());
-  out(`\nNode processes containerd ran: ${[...actions].map(([a, n]) => `${a} ×${n}`).join(', ')}: ${others.length} for ${2 * N + 2} Switchyard pods (warm-up and strace included); profiled lifetime p50 ${p50(lifetimes)} ms`);
+  out(`\nNode processes containerd ran: ${[...actions].map(([a, n]) => `${a} ×${n}`).join(', ')}: ${others.length} for ${N + 1 + (envInt('PROFILE_STRACE', 0) ? 2 * N : 0)} Switchyard pods (warm-up and strace phases included); profiled lifetime p50 ${p50(lifetimes)} ms`);
   const top = (files: string[], label: string) => {
     const t = selfTimes(files);
     const total = t.reduce((a, x) => a + x.ms, 0);
