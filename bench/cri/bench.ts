@@ -22,6 +22,7 @@ import { envInt, mean, pool, sleep } from '../lib/stats.js';
 import { coldHandler, handlersFor, selectSides, type CriSide } from './sides.js';
 import { Pods, type PodStart } from './pods.js';
 import { dist, rotation, type Dist } from './dist.js';
+import { enablePodNetwork } from './cni.js';
 
 export interface CriBenchConfig {
   rounds: number;
@@ -139,6 +140,7 @@ export async function runCriBench(cfg: CriBenchConfig, log: (s: string) => void)
   const daemonsSeen = new Set<number>();
   try {
     const version = (await env.c.ctr(['version'])).stdout.match(/Server:[\s\S]*?Version:\s*(\S+)/)?.[1] ?? '?';
+    if (sides.some((s) => s.namespaces && s.namespaces.network !== 'NODE')) await enablePodNetwork(env);
     const pods = new Pods(env);
     const syDir = path.dirname(env.switchyardConfigPath);
     /** The Switchyard config a handler's daemon runs with (its own, or the main one). */

@@ -27,7 +27,10 @@ export interface CriSide {
   annotations?: Record<string, string>;
   /** Whose processes are this side's shims, for the memory rows. */
   shim: ShimKind;
-  /** The pod's namespaces (default: a host-network pod, as kubelet's hostNetwork). */
+  /**
+   * The pod's namespaces (default: a host-network pod, as kubelet's hostNetwork). A side
+   * with network POD gets a CNI network (cni.ts) before any pod starts.
+   */
   namespaces?: NamespaceOption;
   /** Needs real gVisor (runsc): its sandbox processes are reported beside the shims. */
   gvisor?: boolean;
@@ -41,8 +44,10 @@ export const CRI_SIDES: readonly CriSide[] = [
   { name: 'switchyard', handler: SWITCHYARD_HANDLER, shim: 'switchyard' },
   // A pod that asks Switchyard for gVisor: same handler and daemon, another runtime.
   { name: 'sy-runsc', handler: SWITCHYARD_HANDLER, shim: 'switchyard', annotations: { 'switchyard.dev/runtime': 'runsc' }, gvisor: true },
-  // With the sandbox API: { name: 'sy-sandbox', handler: 'switchyard-sb', shim: 'switchyard',
-  //   runtime: switchyardHandler({ settings: { sandboxer: 'shim' } }), namespaces: {...} },
+  // With the sandbox API (a host-network pod there panics containerd 2.1.9, hence POD):
+  // { name: 'sy-sandbox', handler: 'switchyard-sb', shim: 'switchyard',
+  //   runtime: switchyardHandler({ settings: { sandboxer: 'shim' } }),
+  //   namespaces: { network: 'POD', pid: 'CONTAINER', ipc: 'POD' } },
 ];
 
 /** The sides BENCH_CRI_SIDES names (comma-separated; default all), baseline first. */
