@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { startContainerd } from '../test/e2e/lib/containerd.js';
+import { selectedContainerdVersion, type ContainerdVersion } from '../test/e2e/lib/containerd-version.js';
 import { importBusybox, repoRoot } from '../test/e2e/lib/image.js';
 import { RUNC_ROOT, shimPathOptions } from '../test/e2e/lib/switchyard.js';
 import { loadConfig } from '../src/config/config.js';
@@ -61,6 +62,8 @@ export interface BenchConfig {
   burst: number;
   burstConcurrency: number;
   burstRounds: number;
+  /** Which containerd (BENCH_CTR_CONTAINERD, default 1.6: its client runs our binary twice per task). */
+  containerd: ContainerdVersion;
 }
 
 export function configFromEnv(): BenchConfig {
@@ -73,6 +76,7 @@ export function configFromEnv(): BenchConfig {
     burst: envInt('BENCH_BURST', 50),
     burstConcurrency: envInt('BENCH_BURST_CONCURRENCY', 10),
     burstRounds: envInt('BENCH_BURST_ROUNDS', 4),
+    containerd: selectedContainerdVersion({ SWITCHYARD_E2E_CONTAINERD: process.env.BENCH_CTR_CONTAINERD || '1.6' }),
   };
 }
 
@@ -258,7 +262,7 @@ async function runcV2ShimOf(id: string): Promise<number[]> {
 
 export async function runContainerdBench(cfg: BenchConfig, log: (s: string) => void): Promise<ContainerdBenchResult> {
   const t0 = Date.now();
-  const c = await startContainerd({ ...shimPathOptions() });
+  const c = await startContainerd({ ...shimPathOptions(), version: cfg.containerd });
   const ns = c.namespace;
   c.addRuntimeRoot(path.join(RUNC_ROOT, ns));
   const cg = BenchCgroup.create(`switchyard-bench-${process.pid}`);

@@ -1,11 +1,21 @@
 /**
- * make bench: Switchyard side by side with containerd-shim-runc-v2 on one private containerd
- * (containerd-bench.ts), plus the ttrpc round trip (ttrpc-rtt.ts). Prints one table of
- * absolute numbers and ours / runc-v2 ratios and writes bench/results/<date>.json.
+ * make bench: Switchyard side by side with containerd-shim-runc-v2, in two tables, plus
+ * the ttrpc round trip (ttrpc-rtt.ts); writes bench/results/<date>.json.
  *
- * Knobs (environment): BENCH_RUNS (60: lifecycle runs per runtime, and the default of the
- * next three), BENCH_RUN_RM_RUNS, BENCH_EXEC_RUNS, BENCH_SHIM_RUNS, BENCH_BURST (50),
- * BENCH_BURST_CONCURRENCY (10), BENCH_BURST_ROUNDS (4), BENCH_TTRPC (1; 0 skips it),
+ *   1. pods through CRI on a private containerd 2.1.9 (cri/bench.ts): runc-v2, Switchyard
+ *      and Switchyard on runsc, each a RuntimeClass handler (cri/sides.ts);
+ *   2. bare tasks through ctr and containerd's gRPC API on a private containerd 1.6
+ *      (containerd-bench.ts).
+ *
+ * Knobs (environment). CRI section, small by default: BENCH_CRI (1; 0 skips it),
+ * BENCH_CRI_SIDES (all: runc-v2,switchyard,sy-runsc), BENCH_CRI_ROUNDS (10: pod starts per
+ * side, and the default of BENCH_CRI_LIFECYCLE), BENCH_CRI_EXEC (2 × rounds),
+ * BENCH_CRI_BURST (10), BENCH_CRI_BURST_CONCURRENCY (5), BENCH_CRI_BURST_ROUNDS (1),
+ * BENCH_CRI_PODS (1,10: pod counts for memory), BENCH_CRI_COLD_ROUNDS (2).
+ * containerd 1.6 section: BENCH_CTR (1; 0 skips it), BENCH_CTR_CONTAINERD (1.6),
+ * BENCH_RUNS (60: lifecycle runs per runtime, and the default of the next three),
+ * BENCH_RUN_RM_RUNS, BENCH_EXEC_RUNS, BENCH_SHIM_RUNS, BENCH_BURST (50),
+ * BENCH_BURST_CONCURRENCY (10), BENCH_BURST_ROUNDS (4). BENCH_TTRPC (1; 0 skips it),
  * BENCH_RESULTS_DIR (bench/results).
  * Benchmarks, not tests: nothing here asserts on a timing.
  */
@@ -14,8 +24,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { runTtrpcBench } from './ttrpc-rtt.js';
-import { configFromEnv, runContainerdBench, type ContainerdBenchResult, type Dist, type Side } from './containerd-bench.js';
-import { envInt, mean } from './lib/stats.js';
+import { configFromEnv, runContainerdBench, type ContainerdBenchResult } from './containerd-bench.js';
+import { ctrTable, wrap, type Row } from './ctr-table.js';
+import { envInt } from './lib/stats.js';
+import { criConfigFromEnv, runCriBench, type CriBenchResult } from './cri/bench.js';
+import { criRows, renderCriTable, type CriRow } from './cri/table.js';
 import { repoRoot } from '../test/e2e/lib/image.js';
 
 if (process.getuid?.() !== 0) {
@@ -27,7 +40,9 @@ const started = Date.now();
 const log = (s: string) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${s}\n`);
 const cfg = configFromEnv();
 
-const cd: ContainerdBenchResult = await runContainerdBench(cfg, log);
+let cri: CriBenchResult | undefined;
+if (envInt('BENCH_CRI', 1) !== 0) cri = await runCriBench(criConfigFromEnv(), log);
+const cd: ContainerdBenchResult | undefined = envInt('BENCH_CTR', 1) !== 0 ? await runContainerdBench(cfg, log) : undefined;
 let ttrpc: Record<string, number> | undefined;
 if (envInt('BENCH_TTRPC', 1) !== 0) {
   log('ttrpc RTT: our server vs containerd-shim-runc-v2, interleaved');
@@ -36,115 +51,25 @@ if (envInt('BENCH_TTRPC', 1) !== 0) {
 const seconds = (Date.now() - started) / 1000;
 
 // ---------------------------------------------------------------------------------------
-// table
+// tables: containerd 2.1.9 through CRI first (where users run pods), then containerd 1.6
 
-type Row = { section: string } | { name: string; ours: number | undefined; go: number | undefined; digits?: number; higherIsBetter?: boolean };
-const rows: Row[] = [];
-const S = cd.sides.switchyard;
-const G = cd.sides['runc-v2'];
-const both = <T>(f: (s: ContainerdBenchResult['sides'][Side]) => T): [T, T] => [f(S), f(G)];
-const add = (name: string, [ours, go]: [number | undefined, number | undefined], digits = 1, higherIsBetter = false) =>
-  rows.push({ name, ours, go, digits, higherIsBetter });
-const dist = (label: string, f: (s: ContainerdBenchResult['sides'][Side]) => Dist, p90 = true) => {
-  add(`${label} p50`, both((s) => f(s).p50));
-  if (p90) add(`${label} p90`, both((s) => f(s).p90));
-};
-
-rows.push({ section: `lifecycle through containerd's gRPC API, ms (${S.lifecycle.task.n} / ${G.lifecycle.task.n} runs)` });
-dist('Tasks.Create', (s) => s.lifecycle.create);
-dist('Tasks.Start', (s) => s.lifecycle.start);
-dist('Tasks.Wait (`true` exits)', (s) => s.lifecycle.wait);
-dist('Tasks.Delete', (s) => s.lifecycle.delete);
-dist('task create→delete', (s) => s.lifecycle.task);
-add('  ctr c create p50 (no shim; context)', both((s) => s.lifecycle.ctrCreate.p50));
-add('  ctr c rm p50 (no shim; context)', both((s) => s.lifecycle.ctrRm.p50));
-add('  first task create→delete (cold), n=1', both((s) => s.coldFirstLifecycleMs));
-add('CPU ms/container: shims+runc', both((s) => s.cpu.lifecycle?.totalMs), 2);
-add('  of which Switchyard daemon', [S.cpu.lifecycle?.daemonMs, undefined], 2);
-add('  of which start/delete/runc (+runc-v2 shim)', both((s) => s.cpu.lifecycle?.shortLivedMs), 2);
-add('  containerd itself (context)', both((s) => s.cpu.lifecycle?.containerdMs), 2);
-
-rows.push({ section: `ctr run --rm IMG ID true, ms (${S.runRm.n} / ${G.runRm.n} runs)` });
-dist('ctr run --rm', (s) => s.runRm);
-add('CPU ms/container: shims+runc', both((s) => s.cpu.runRm?.totalMs), 2);
-add('  of which Switchyard daemon', [S.cpu.runRm?.daemonMs, undefined], 2);
-
-const br = (s: ContainerdBenchResult['sides'][Side], f: (r: ContainerdBenchResult['sides'][Side]['burst'][number]) => number) => mean(s.burst.map(f));
-rows.push({ section: `burst: ${cfg.burst} × ctr run -d at concurrency ${cfg.burstConcurrency} (mean of ${cfg.burstRounds} rounds)` });
-add('time to all running, s', both((s) => br(s, (r) => r.allRunningMs / 1000)), 2);
-add('rate, containers/s (higher is better)', both((s) => br(s, (r) => r.perSecond)), 1, true);
-add('teardown (ctr t rm -f; ctr c rm), s', both((s) => br(s, (r) => r.teardownMs / 1000)), 2);
-add('CPU ms/container to start: shims+runc', both((s) => s.cpu.burstStart?.totalMs), 2);
-add('  of which Switchyard daemon', [S.cpu.burstStart?.daemonMs, undefined], 2);
-add('CPU ms/container to tear down: shims+runc', both((s) => s.cpu.burstTeardown?.totalMs), 2);
-add('  of which Switchyard daemon', [S.cpu.burstTeardown?.daemonMs, undefined], 2);
-
-rows.push({ section: 'memory of the shim processes, MiB (smaps)' });
-const mem = (s: ContainerdBenchResult['sides'][Side], n: number, k: 'pssKiB' | 'rssKiB' | 'soloPssKiB') => {
-  const xs = s.memory.filter((m) => m.containers === n).map((m) => m[k] / 1024);
-  return xs.length ? mean(xs) : undefined;
-};
-for (const n of [1, 10, cfg.burst]) {
-  add(`PSS, ${n} container${n > 1 ? 's' : ''}`, both((s) => mem(s, n, 'pssKiB')));
-  add(`  PSS, executable shared only among the shims`, both((s) => mem(s, n, 'soloPssKiB')));
-  add(`RSS, ${n} container${n > 1 ? 's' : ''}`, both((s) => mem(s, n, 'rssKiB')));
+let out = '';
+let criTable: CriRow[] | undefined;
+if (cri) {
+  criTable = criRows(cri);
+  out += `\n== pods through CRI, containerd ${cri.containerd.version} (config version ${cri.containerd.configVersion}, snapshotter ${cri.containerd.snapshotter})\n`;
+  out += renderCriTable(cri, criTable);
+  out += `\nmethods:\n${wrap('setup', cri.methods.setup)}${wrap('timing', cri.methods.timing)}${wrap('memory', cri.methods.memory)}${wrap('cold', cri.methods.cold)}`;
+  out += `CRI section: ${cri.seconds.toFixed(0)} s\n`;
 }
-
-rows.push({ section: `ctr task exec ID true, ms (${S.exec.n} / ${G.exec.n} runs)` });
-dist('exec', (s) => s.exec);
-add('CPU ms/exec: shims+runc', both((s) => s.cpu.exec?.totalMs), 2);
-
-rows.push({ section: `shim binary run as containerd runs it, ms (${S.shimStart.n} / ${G.shimStart.n} runs)` });
-dist('`start` (Switchyard: daemon warm)', (s) => s.shimStart);
-dist('`delete` (one runc delete)', (s) => s.shimDelete);
-add('`-v` (process start-up floor) p50', both((s) => s.shimVersion.p50));
-add('`node -e 0` p50 (Node start-up floor)', [cd.nodeStartupMs.p50, undefined]);
-
-if (ttrpc) {
-  rows.push({ section: 'ttrpc Connect, our server vs runc-v2 shim, same client' });
-  add('RTT p50, µs', [ttrpc.ours_p50_us, ttrpc.go_p50_us]);
-  add('RTT p99, µs', [ttrpc.ours_p99_us, ttrpc.go_p99_us]);
-  add('calls/s, 64 in flight (higher is better)', [ttrpc.ours_calls_per_s, ttrpc.go_calls_per_s], 0, true);
+let rows: Row[] | undefined;
+if (cd) {
+  const t = ctrTable(cd, cfg, ttrpc);
+  rows = t.rows;
+  out += `\n== bare tasks through ctr and containerd's gRPC API, containerd ${cd.containerd.version}\n${t.text}`;
+} else if (ttrpc) {
+  out += `\nttrpc Connect RTT p50 µs: ours ${ttrpc.ours_p50_us?.toFixed(0)}, runc-v2 ${ttrpc.go_p50_us?.toFixed(0)}\n`;
 }
-
-const W = 46;
-const fmt = (v: number | undefined, d: number) => (v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(d));
-let out = `\n${'measure'.padEnd(W)}${'switchyard'.padStart(12)}${'runc-v2'.padStart(12)}${'ratio'.padStart(8)}\n`;
-for (const r of rows) {
-  if ('section' in r) {
-    out += `\n${r.section}\n`;
-    continue;
-  }
-  const ratio = r.ours !== undefined && r.go !== undefined && r.go !== 0 ? r.ours / r.go : undefined;
-  out += `${('  ' + r.name).padEnd(W)}${fmt(r.ours, r.digits ?? 1).padStart(12)}${fmt(r.go, r.digits ?? 1).padStart(12)}${fmt(ratio, 2).padStart(8)}\n`;
-}
-out += `\nratio = switchyard / runc-v2 (below 1 is better for Switchyard, except where higher is better).\n`;
-const failures = [...S.failures.map((f) => `switchyard: ${f}`), ...G.failures.map((f) => `runc-v2: ${f}`)];
-if (failures.length) out += `\nfailures (${failures.length}):\n  ${failures.slice(0, 10).join('\n  ')}\n`;
-const wrap = (label: string, text: string) => {
-  const words = text.split(' ');
-  const lines: string[] = [];
-  let line = `  ${label}: `;
-  for (const w of words) {
-    if (line.length + w.length > 100) {
-      lines.push(line.trimEnd());
-      line = '    ';
-    }
-    line += w + ' ';
-  }
-  lines.push(line.trimEnd());
-  return lines.join('\n') + '\n';
-};
-out += `\nmethods:\n${wrap('CPU', cd.methods.cpu)}${wrap('memory', cd.methods.memory)}${wrap('API', cd.methods.api)}${wrap('shim binary', cd.methods.shim)}`;
-const ctd = cd.containerd.containerdCpuS;
-out += wrap(
-  'check',
-  `containerd's CPU over the whole run: ${ctd.threadsSchedstat.toFixed(2)} s from its threads' schedstat (what is subtracted), ` +
-    `${ctd.procStat.toFixed(2)} s from /proc/<pid>/stat (10 ms ticks, includes exited threads).`,
-);
-out += `\ncontainerd ${cd.containerd.version}, snapshotter ${cd.containerd.snapshotter}, cgroup ${cd.containerd.cgroup}\n`;
-if (cd.daemonPidsSeen.length > 1) out += `Switchyard daemon pids seen: ${cd.daemonPidsSeen.join(' ')} (it restarted: some rounds paid a cold start)\n`;
-if (cd.otherProcesses.length) out += `other long-lived processes seen in containerd's cgroup: ${cd.otherProcesses.join(' | ')}\n`;
 out += `total ${seconds.toFixed(0)} s on ${os.cpus().length} CPUs\n`;
 process.stdout.write(out);
 
@@ -168,6 +93,7 @@ fs.writeFileSync(
       seconds,
       table: rows,
       containerd: cd,
+      cri: cri && { ...cri, table: criTable },
       ttrpc,
     },
     null,
