@@ -24,6 +24,7 @@ import { atExit } from './lib/exit.js';
 import { shimDaemons, shimKind, totalMem, type ShimKind } from './lib/procs.js';
 import { envInt, msSince, order, pct, pool, sleep, mean } from './lib/stats.js';
 import { TasksClient } from './lib/tasks-client.js';
+import { processesWhere } from '../src/sys/proc.js';
 
 export type Side = ShimKind;
 export const SIDES: readonly Side[] = ['switchyard', 'runc-v2'];
@@ -242,18 +243,10 @@ function timedSpawn(file: string, args: string[], opts: { cwd: string; env: Reco
 /** The runc-v2 shim daemon(s) a `start` for task `id` spawned (they write shim.pid late). */
 async function runcV2ShimOf(id: string): Promise<number[]> {
   for (let i = 0; i < 100; i++) {
-    const found: number[] = [];
-    for (const name of fs.readdirSync('/proc')) {
-      if (!/^\d+$/.test(name)) continue;
-      let argv: string[];
-      try {
-        argv = fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
-      } catch {
-        continue;
-      }
+    const found = processesWhere((argv) => {
       const at = argv.indexOf('-id');
-      if (argv[0]?.endsWith('containerd-shim-runc-v2') && at >= 0 && argv[at + 1] === id && !argv.includes('start')) found.push(Number(name));
-    }
+      return !!argv[0]?.endsWith('containerd-shim-runc-v2') && at >= 0 && argv[at + 1] === id && !argv.includes('start');
+    });
     if (found.length) return found;
     await sleep(20);
   }
