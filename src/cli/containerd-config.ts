@@ -130,41 +130,41 @@ export function checkContainerdConfig(doc: Table, file: string, cfg: Pick<Config
   }
   for (const [name, v] of ours) {
     const check = `containerd runtime ${name}`;
-    f.push(...checkSandboxer(check, v.sandboxer, form, containerd));
+    const sb = checkSandboxer(check, v.sandboxer, form, containerd);
+    f.push(...sb.findings);
     const pa = Array.isArray(v.pod_annotations) ? (v.pod_annotations as unknown[]).filter((p): p is string => typeof p === 'string') : [];
     if (!pa.some((p) => covers(p, cfg.annotationKey))) {
       f.push({ check, ok: false, severity: 'error', detail: `pod_annotations ${JSON.stringify(pa)} does not cover ${cfg.annotationKey}: every pod will get the default runtime`, fix: `set pod_annotations = ["${cfg.annotationKey}"] under [${runtimesTable(form)}.${name}] and restart containerd` });
     } else if (pa.some((p) => covers(p, 'io.kubernetes.cri.sandbox-namespace'))) {
       f.push({ check, ok: false, severity: 'error', detail: `pod_annotations ${JSON.stringify(pa)} lets pods set io.kubernetes.cri.* annotations, which policy trusts`, fix: `list only ${cfg.annotationKey} in pod_annotations` });
     } else {
-      f.push({ check, ok: true, severity: 'info', detail: `pod_annotations covers ${cfg.annotationKey} (config version ${form})` });
+      f.push({ check, ok: true, severity: 'info', detail: `pod_annotations covers ${cfg.annotationKey} (config version ${form}; ${sb.mode})` });
     }
   }
   return f;
 }
 
-/** What a handler's `sandboxer` means on this containerd: podsandbox (pause containers) or shim (our Sandbox API). */
-function checkSandboxer(check: string, sandboxer: unknown, form: ConfigForm, containerd?: ContainerdVersion): Finding[] {
-  if (sandboxer === undefined || sandboxer === 'podsandbox') {
-    return [{ check, ok: true, severity: 'info', detail: 'sandboxer podsandbox: containerd runs a pause container per pod, through the Task API' }];
-  }
+/**
+ * What a handler's `sandboxer` means on this containerd: podsandbox (a pause container per
+ * pod, through the Task API) or shim (the pod through our Sandbox API); and what is wrong.
+ */
+function checkSandboxer(check: string, sandboxer: unknown, form: ConfigForm, containerd?: ContainerdVersion): { mode: string; findings: Finding[] } {
+  const pause = 'sandboxer podsandbox: a pause container per pod';
+  if (sandboxer === undefined || sandboxer === 'podsandbox') return { mode: pause, findings: [] };
   if (sandboxer !== 'shim') {
-    return [{ check, ok: false, severity: 'error', detail: `sandboxer ${JSON.stringify(sandboxer)} is neither "podsandbox" nor "shim"`, fix: 'set sandboxer = "shim" (pods through the Sandbox API) or remove it' }];
+    return { mode: pause, findings: [{ check, ok: false, severity: 'error', detail: `sandboxer ${JSON.stringify(sandboxer)} is neither "podsandbox" nor "shim"`, fix: 'set sandboxer = "shim" (pods through the Sandbox API) or remove it' }] };
   }
   if ((containerd && containerd.major < 2) || form === 2) {
-    return [{ check, ok: false, severity: 'error', detail: 'sandboxer = "shim" needs containerd 2.x and config version 3; containerd 1.x ignores it and runs pause containers', fix: 'remove sandboxer, or upgrade containerd' }];
+    return { mode: pause, findings: [{ check, ok: false, severity: 'error', detail: 'sandboxer = "shim" needs containerd 2.x and config version 3; containerd 1.x ignores it and runs pause containers', fix: 'remove sandboxer, or upgrade containerd' }] };
   }
-  const out: Finding[] = [{ check, ok: true, severity: 'info', detail: 'sandboxer shim: pods run without a pause container, through Switchyard\'s Sandbox API' }];
-  if (containerd && hostNetworkPanics(containerd)) {
-    out.push({
-      check,
-      ok: false,
-      severity: 'warning',
-      detail: `containerd ${containerd.text} panics on a hostNetwork pod of a sandboxer = "shim" handler (fixed in 2.3)`,
-      fix: 'run hostNetwork pods on a handler without sandboxer (the "switchyard" one)',
-    });
-  } else if (!containerd) {
-    out.push({ check, ok: true, severity: 'info', detail: 'containerd 2.0-2.2 panic on a hostNetwork pod of a sandboxer = "shim" handler (fixed in 2.3): run those pods on another handler' });
-  }
-  return out;
+  const mode = 'sandboxer shim: pods without a pause container, through Switchyard\'s Sandbox API';
+  if (containerd && !hostNetworkPanics(containerd)) return { mode, findings: [] };
+  return {
+    mode,
+    findings: [
+      containerd
+        ? { check, ok: false, severity: 'warning', detail: `containerd ${containerd.text} panics on a hostNetwork pod of a sandboxer = "shim" handler (fixed in 2.3)`, fix: 'run hostNetwork pods on a handler without sandboxer (the "switchyard" one)' }
+        : { check, ok: true, severity: 'info', detail: 'containerd 2.0-2.2 panic on a hostNetwork pod of a sandboxer = "shim" handler (fixed in 2.3): run those pods on another handler' },
+    ],
+  };
 }

@@ -89,8 +89,8 @@ t.test('the sandbox handler: printed for containerd 2.x, checked by doctor', asy
   t.notMatch(containerdSnippet(cfg, 3, '2.3.0'), /panic/, 'no warning for a containerd that is fixed');
   t.notMatch(containerdSnippet(cfg, 2), /^\s*sandboxer = /m, 'no sandbox handler in the version-2 form (containerd 1.x)');
   const found = check(v3, '2.1.9');
-  t.ok(found.some((f) => f.check === 'containerd runtime switchyard-sandbox' && f.ok && /without a pause container/.test(f.detail)), 'doctor: the sandbox handler is known');
-  t.ok(found.some((f) => f.check === 'containerd runtime switchyard' && f.ok && /pause container per pod/.test(f.detail)), 'doctor: the podsandbox handler is known');
+  t.ok(found.some((f) => f.check === 'containerd runtime switchyard-sandbox' && f.ok && /sandboxer shim: pods without a pause container/.test(f.detail)), 'doctor: the sandbox handler is known');
+  t.ok(found.some((f) => f.check === 'containerd runtime switchyard' && f.ok && /sandboxer podsandbox: a pause container per pod/.test(f.detail)), 'doctor: the podsandbox handler is known');
   t.match(found.filter((f) => !f.ok).map((f) => `${f.severity}: ${f.detail}`), [/^warning: containerd 2\.1\.9 panics on a hostNetwork pod/], 'doctor warns 2.1 users about host-network pods');
   t.same(check(containerdSnippet(cfg, 3, '2.3.0'), '2.3.0').filter((f) => !f.ok), [], 'nothing to warn about on 2.3');
   const old = check('version = 2\n' + v3.replace(/^version = 3$/m, '').replace(/'io\.containerd\.cri\.v1\.runtime'/g, '"io.containerd.grpc.v1.cri"'), '1.7.24');

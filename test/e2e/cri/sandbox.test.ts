@@ -15,6 +15,9 @@ import { alive, nsOf, runNetworkPod, SANDBOX_HANDLER, sandboxHandler, writeCniCo
 import { sandboxControllerStatus, sandboxControllerWait } from '../lib/tasks-api.js';
 import { cgroupMounts } from '../lib/cleanup.js';
 import { waitFor } from '../lib/wait.js';
+import { repoRoot } from '../lib/image.js';
+import { containerdBuild } from '../lib/containerd-version.js';
+import { SYSTEM_PATH } from '../lib/containerd.js';
 
 const KEY = 'switchyard.dev/runtime';
 
@@ -31,6 +34,15 @@ if (requireE2E(t) && requireCommands(t, ['unshare', 'nsenter', '/usr/lib/cni/ptp
     (await execa('runc', ['--root', env.switchyardRuncRoot, 'list', '-q'], { reject: false })).stdout.split('\n').map((l) => l.trim()).filter(Boolean);
   const status = (id: string) => sandboxControllerStatus(env.c.address, CRI_NAMESPACE, id);
   const bundleOf = (id: string) => path.join(env.c.state, 'io.containerd.runtime.v2.task', CRI_NAMESPACE, id);
+  const sy = (args: string[]) =>
+    execa(process.execPath, [path.join(repoRoot(), 'bin', 'switchyard.js'), ...args], {
+      reject: false,
+      // The containerd on PATH is the one under test: doctor judges the config for it.
+      env: { PATH: `${containerdBuild('2.1').binDir}:${SYSTEM_PATH}`, SWITCHYARD_CONFIG: env.switchyardConfigPath },
+      extendEnv: false,
+      timeout: 60_000,
+      stdin: 'ignore',
+    });
   const decisionFile = (id: string) => path.join(env.switchyardStateDir, 'decisions', CRI_NAMESPACE, `${id}.json`);
 
   t.test('runc pod through the Sandbox API: two containers, shared namespaces, no pause container, nothing left', async (t) => {
@@ -71,6 +83,28 @@ if (requireE2E(t) && requireCommands(t, ['unshare', 'nsenter', '/usr/lib/cni/ptp
     }
     t.not(nsOf(pidA, 'pid'), nsOf(pidB, 'pid'), 'each container has its own pid namespace (pid: CONTAINER)');
     t.ok(await waitFor(() => fs.existsSync(`/proc/${pidA}/root/dev/shm/a`)), 'a wrote into its /dev/shm');
+
+    // The CLI: the pod and its two containers grouped, and why the pod runs where it runs.
+    const ps = await sy(['ps', '-n', CRI_NAMESPACE, '--json']);
+    t.equal(ps.exitCode, 0, ps.stderr);
+    const listed = JSON.parse(ps.stdout) as { sandboxes: { id: string; runtime: string; pid: number; status: string; tasks: string[] }[]; tasks: { id: string; pod: string }[] };
+    const row = listed.sandboxes.find((s) => s.id === pod);
+    t.match(row, { runtime: 'runc', pid: holder, status: 'READY' }, 'switchyard ps: the pod, its runtime, the holder\'s pid');
+    t.same(row?.tasks.sort(), [a, b].sort(), 'and its two containers under it');
+    t.same(listed.tasks.filter((r) => r.pod === pod).map((r) => r.id).sort(), [a, b].sort(), 'each container names its pod');
+    const text = (await sy(['ps', '-n', CRI_NAMESPACE])).stdout;
+    t.match(text, new RegExp(`${pod.slice(0, 12)} \\(sandbox\\)\\s+${pod.slice(0, 12)}\\s+runc\\s+${holder}\\s+READY[^\\n]*\\n[^\\n]*  (${a}|${b})[^\\n]*\\n[^\\n]*  (${a}|${b})`), `the text table puts the containers under their pod:\n${text}`);
+    const why = await sy(['why', pod]);
+    t.equal(why.exitCode, 0, why.stderr);
+    t.match(why.stdout, /runtime runc/, 'switchyard why works for a sandbox id');
+    t.match(why.stdout, /asked:\s+switchyard\.dev\/runtime=runc/, 'and says what the pod asked for');
+    const whyC = await sy(['why', a]);
+    t.match(whyC.stdout, new RegExp(`sandbox "${pod}" runs on "runc"`), 'a container\'s why names its sandbox');
+    const doctor = await sy(['doctor', '--containerd-config', env.c.configPath, '--json']);
+    const findings = (JSON.parse(doctor.stdout) as { findings: { check: string; ok: boolean; severity: string; detail: string }[] }).findings;
+    t.ok(findings.some((f) => f.check === `containerd runtime ${SANDBOX_HANDLER}` && f.ok && /sandboxer shim/.test(f.detail)), 'doctor knows the sandbox handler of the config containerd runs with');
+    t.ok(findings.some((f) => f.check === 'containerd runtime switchyard' && f.ok && /sandboxer podsandbox/.test(f.detail)), 'and the podsandbox one beside it');
+    t.ok(findings.some((f) => f.check === `containerd runtime ${SANDBOX_HANDLER}` && f.severity === 'warning' && /containerd 2\.1\.9\S* panics on a hostNetwork pod/.test(f.detail)), 'and warns about host-network pods on containerd 2.1.9');
 
     const cgParent = cri.sentPodConfig(pod)!.linux!.cgroup_parent!;
     const holderCg = fs.readFileSync(`/proc/${holder}/cgroup`, 'utf8');
