@@ -21,13 +21,17 @@ import { SYSTEM_PATH } from '../lib/containerd.js';
 
 const KEY = 'switchyard.dev/runtime';
 
-if (requireE2E(t) && requireCommands(t, ['unshare', 'nsenter', '/usr/lib/cni/ptp', '/usr/lib/cni/host-local', '/usr/lib/cni/loopback'])) {
+if (requireE2E(t) && requireCommands(t, ['unshare', 'nsenter', 'crun', '/usr/lib/cni/ptp', '/usr/lib/cni/host-local', '/usr/lib/cni/loopback'])) {
   const env = criContainerd(t, {
     containerd: { version: '2.1' },
     handlers: { [SANDBOX_HANDLER]: sandboxHandler() },
     switchyardToml: ['[policy]', '[[policy.rules]]', 'name = "locked"', 'namespaces = ["locked-*"]', 'allow = ["runc"]', 'default = "runc"', ''].join('\n'),
   });
-  t.before(() => writeCniConfig(env, '10.244.91.0/24'));
+  const crunRoot = () => path.join(env.switchyardStateDir, 'crun', CRI_NAMESPACE);
+  t.before(() => {
+    writeCniConfig(env, '10.244.91.0/24');
+    env.c.addRuntimeRoot(crunRoot());
+  });
 
   const ctrContainers = async () => (await env.c.ctr(['containers', 'ls', '-q'], { namespace: CRI_NAMESPACE })).stdout.split('\n').map((l) => l.trim()).filter(Boolean);
   const runcListed = async () =>
@@ -125,6 +129,24 @@ if (requireE2E(t) && requireCommands(t, ['unshare', 'nsenter', '/usr/lib/cni/ptp
       .map((m) => path.join(m, cgParent, pod))
       .filter((p) => fs.existsSync(p));
     t.same(cgLeft, [], 'the holder\'s cgroup is removed');
+  });
+
+  t.test('crun pod through the Sandbox API: its containers on crun, in the holder\'s namespaces', async (t) => {
+    const cri = env.cri;
+    const pod = await runNetworkPod(env, { name: 'sb-crun', namespace: 'default', runtimeHandler: SANDBOX_HANDLER, annotations: { [KEY]: 'crun' } });
+    let removed = false;
+    t.teardown(() => (removed ? undefined : cri.stopAndRemovePod(pod).catch(() => undefined)));
+    const holder = (await status(pod)).pid;
+    const c = await cri.createAndStart(pod, undefined, { name: 'c', image: env.busybox, command: ['sleep', '1000'] });
+    const listed = async () => (await execa('crun', ['--root', crunRoot(), 'list', '-q'], { reject: false })).stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+    t.same(await listed(), [c], 'the container runs on crun (and nothing else does: no pause container)');
+    const pid = JSON.parse((await execa('crun', ['--root', crunRoot(), 'state', c])).stdout).pid as number;
+    for (const ns of ['net', 'ipc', 'uts']) t.equal(nsOf(pid, ns), nsOf(holder, ns), `it shares the pod's ${ns} namespace`);
+    t.equal((await cri.execSync(c, ['hostname'], 20)).stdout.toString().trim(), 'sb-crun', 'ExecSync on crun');
+    await cri.stopAndRemovePod(pod);
+    removed = true;
+    t.notOk(alive(holder), 'the holder is gone');
+    t.same(await listed(), [], 'no crun state left');
   });
 
   t.test('killing the holder: WaitSandbox returns and the pod reports NOTREADY', async (t) => {
