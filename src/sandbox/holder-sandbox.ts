@@ -7,6 +7,8 @@
  */
 import type { Logger } from 'pino';
 import { describe, failedPrecondition } from '../errors/index.js';
+import { markTaskDeleted, writeTaskRecord } from '../backends/record.js';
+import { readProcStat } from '../sys/proc.js';
 import { spawnNamespaceHolder, type NamespaceHolder } from '../sys/ns-holder.js';
 import { isCgroupfsParent, joinPodCgroup, type PodCgroup } from './pod-cgroup.js';
 import type { NewSandbox, PodSandbox, SandboxExit } from './types.js';
@@ -19,6 +21,7 @@ export class HolderSandbox implements PodSandbox {
     readonly runtime: string,
     private readonly s: NewSandbox,
     private readonly log: Logger,
+    private readonly namespace: string,
   ) {}
 
   async start(): Promise<number> {
@@ -34,6 +37,8 @@ export class HolderSandbox implements PodSandbox {
       throw failedPrecondition(`sandbox ${this.s.id}: cannot make the pod's namespaces: ${describe(err)}`, err);
     });
     this.holder = holder;
+    // Should the daemon die with the pod, containerd runs our `delete` in this bundle: it ends the holder.
+    writeTaskRecord(this.s.bundle, { id: this.s.id, namespace: this.namespace, runtime: this.runtime, holder: { pid: holder.pid, startTime: readProcStat(holder.pid)?.startTime ?? 0 } });
     if (pod.cgroupParent && isCgroupfsParent(pod.cgroupParent)) {
       try {
         this.cgroup = joinPodCgroup(holder.pid, pod.cgroupParent, this.s.id);
@@ -64,5 +69,6 @@ export class HolderSandbox implements PodSandbox {
   async release(): Promise<void> {
     await this.stop();
     this.cgroup?.remove();
+    if (this.holder) markTaskDeleted(this.s.bundle, { pid: this.holder.pid, exitStatus: (await this.holder.exited).status, exitedAt: new Date() });
   }
 }

@@ -11,11 +11,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { RuntimeDriver } from '../backends/types.js';
 import { describe, failedPrecondition } from '../errors/index.js';
+import { markTaskDeleted, writeTaskRecord } from '../backends/record.js';
 import { CRI_CONTAINER_TYPE, CRI_SANDBOX_ID, CRI_SANDBOX_NAMESPACE } from '../routing/annotations.js';
 import { isCgroupfsParent } from './pod-cgroup.js';
 import type { NewSandbox, PodSandbox, SandboxExit } from './types.js';
 
 export interface RunscPodDeps {
+  namespace: string;
   /** Resolves when pid exits (the daemon's reaper: the sandbox process is reparented to it). */
   watch(pid: number): Promise<SandboxExit>;
 }
@@ -82,6 +84,8 @@ export class RunscPodSandbox implements PodSandbox {
     for (const d of ['proc', 'dev', 'usr']) fs.mkdirSync(path.join(rootfs, d), { recursive: true });
     for (const l of ['bin', 'lib', 'lib64']) if (!fs.existsSync(path.join(rootfs, l))) fs.symlinkSync(`usr/${l}`, path.join(rootfs, l));
     fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(rootContainerSpec(this.s)));
+    // Should the daemon die with the pod, containerd runs our `delete` here: it destroys the sandbox.
+    writeTaskRecord(bundle, { id, namespace: this.deps.namespace, runtime: this.driver.name, cleanup: this.driver.cleanupArgv(id) });
     const devNull = fs.openSync('/dev/null', 'r+');
     try {
       this.created = true;
@@ -118,6 +122,7 @@ export class RunscPodSandbox implements PodSandbox {
 
   async release(): Promise<void> {
     await this.stop();
+    markTaskDeleted(this.s.bundle, { pid: this.pid, exitStatus: this.exit ? (await this.exit).status : 0, exitedAt: new Date() });
     for (const f of ['config.json', 'init.pid']) fs.rmSync(path.join(this.s.bundle, f), { force: true });
     fs.rmSync(path.join(this.s.bundle, 'rootfs'), { recursive: true, force: true });
   }

@@ -14,7 +14,7 @@ import { RunscPodSandbox } from '../sandbox/runsc-pod.js';
 import type { NewSandbox, PodSandbox } from '../sandbox/types.js';
 import type { BackendChoice } from './backend-choice.js';
 
-export function sandboxPlacer(choice: BackendChoice, cfg: Config, reaper: Pick<Reaper, 'watch'>, log: Logger): (s: NewSandbox) => PodSandbox {
+export function sandboxPlacer(choice: BackendChoice, cfg: Config, namespace: string, reaper: Pick<Reaper, 'watch'>, log: Logger): (s: NewSandbox) => PodSandbox {
   return (s) => {
     const c = choice.choose({ id: s.id, bundle: s.bundle, annotations: routingAnnotations(s.id, s.pod) });
     if (c.kind === 'shim') {
@@ -29,8 +29,8 @@ export function sandboxPlacer(choice: BackendChoice, cfg: Config, reaper: Pick<R
     const rt = cfg.runtimes[c.decision.runtime];
     const plog = log.child({ sandbox: s.id, runtime: c.decision.runtime });
     if (rt?.type === 'oci' && rt.flavour === 'runsc') {
-      return new RunscPodSandbox(c.driver, s, { watch: (pid) => reaper.watch(pid).then((e) => ({ status: e.status, at: e.exitedAt })) });
+      return new RunscPodSandbox(c.driver, s, { namespace, watch: (pid) => reaper.watch(pid).then((e) => ({ status: e.status, at: e.exitedAt })) });
     }
-    return new HolderSandbox(c.decision.runtime, s, plog);
+    return new HolderSandbox(c.decision.runtime, s, plog, namespace);
   };
 }

@@ -113,7 +113,7 @@ export function wireDaemon(w: WiringInput): Daemon {
     },
   });
   const sandboxes: SandboxService = new SandboxService({
-    place: sandboxPlacer(choice, cfg, reaper, log),
+    place: sandboxPlacer(choice, cfg, args.namespace, reaper, log),
     endTasks: (id) => endPodTasks(service, members.of(id), log),
     forget: (id) => choice.forget(id),
     onIdle: idle('pods'),

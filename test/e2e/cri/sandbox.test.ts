@@ -16,6 +16,7 @@ import { sandboxControllerStatus, sandboxControllerWait } from '../lib/tasks-api
 import { cgroupMounts } from '../lib/cleanup.js';
 import { waitFor } from '../lib/wait.js';
 import { repoRoot } from '../lib/image.js';
+import { daemonPids } from '../lib/switchyard.js';
 import { containerdBuild } from '../lib/containerd-version.js';
 import { SYSTEM_PATH } from '../lib/containerd.js';
 
@@ -186,5 +187,21 @@ if (requireE2E(t) && requireCommands(t, ['unshare', 'nsenter', 'crun', '/usr/lib
     t.same(await ctrContainers(), [], 'nothing was made for refused pods');
     const pods = await cri.listPodSandbox();
     t.same(pods.filter((p) => p.metadata?.name?.startsWith('sb-locked') || p.metadata?.name?.startsWith('sb-unknown')), [], 'CRI kept no refused pod');
+  });
+
+  // Last: it kills the daemon, which every earlier pod shared.
+  t.test('the daemon dies with a pod: containerd\'s delete ends the holder, and the pod can still be removed', async (t) => {
+    const cri = env.cri;
+    const pod = await runNetworkPod(env, { name: 'sb-orphan', namespace: 'default', runtimeHandler: SANDBOX_HANDLER });
+    t.teardown(() => cri.stopAndRemovePod(pod).catch(() => undefined));
+    const holder = (await status(pod)).pid;
+    const daemons = daemonPids(env.c);
+    t.ok(daemons.length > 0, `daemon ${daemons.join(' ')}`);
+    for (const pid of daemons) process.kill(pid, 'SIGKILL');
+    t.ok(await waitFor(() => !alive(holder), 20_000), 'containerd ran our delete for the sandbox, which killed the holder');
+    t.ok(await waitFor(async () => (await cri.podSandboxStatus(pod)).status?.state === 'SANDBOX_NOTREADY', 20_000), 'CRI reports the pod NOTREADY');
+    await cri.stopAndRemovePod(pod);
+    t.same(await ctrContainers(), [], 'nothing left in containerd');
+    t.notOk(fs.existsSync(bundleOf(pod)), 'the sandbox bundle is gone');
   });
 }
