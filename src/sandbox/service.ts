@@ -85,6 +85,12 @@ export class SandboxService implements SandboxApi {
     this.o.onIdle?.(false);
     try {
       const sandbox = this.o.place({ id, bundle, netnsPath: req.netnsPath ?? '', pod });
+      try {
+        await sandbox.create?.(req);
+      } catch (err) {
+        this.o.forget?.(id);
+        throw err;
+      }
       let finish: (e: SandboxExit) => void = () => undefined;
       const done = new Promise<SandboxExit>((r) => (finish = r));
       this.pods.set(id, { id, bundle, pod, sandbox, createdAt: new Date(), state: 'created', pid: 0, done, finish });

@@ -1,12 +1,16 @@
 /**
  * Where a pod created through the Sandbox API runs: routed by the same BackendChoice as a
  * pause container would be (the pod's annotations and Kubernetes namespace, the node's
- * policy, the decision record), then made by the PodSandbox of its runtime's kind. The
+ * policy, the decision record), then made by the PodSandbox of its runtime's kind (a
+ * holder for runc/crun, a gVisor sandbox for runsc, a forward to a delegate shim). The
  * pod's containers later inherit the recorded decision by their sandbox id, as always.
  */
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
-import { failedPrecondition } from '../errors/index.js';
+import { sandboxService } from '../api/sandbox.js';
+import { deleteDelegate, startDelegate } from '../backends/shim/launch.js';
+import { TtrpcClient } from '../transport/ttrpc/client.js';
+import { DelegatedSandbox } from '../sandbox/delegated-sandbox.js';
 import type { Reaper } from '../sys/reaper.js';
 import { HolderSandbox } from '../sandbox/holder-sandbox.js';
 import { routingAnnotations } from '../sandbox/pod-config.js';
@@ -18,13 +22,16 @@ export function sandboxPlacer(choice: BackendChoice, cfg: Config, namespace: str
   return (s) => {
     const c = choice.choose({ id: s.id, bundle: s.bundle, annotations: routingAnnotations(s.id, s.pod) });
     if (c.kind === 'shim') {
-      choice.forget(s.id);
-      // A delegate (Kata's shim) would have to be launched for the pod and speak the
-      // Sandbox API itself; the delegates Switchyard knows serve the Task API only.
-      throw failedPrecondition(
-        `runtime "${c.decision.runtime}" chosen for sandbox ${s.id} is a delegate shim (${c.command.binary}), which does not serve containerd's Sandbox API: ` +
-          'run this pod through a podsandbox handler (a pause container) instead',
-      );
+      const cmd = { ...c.command, workDir: s.bundle };
+      return new DelegatedSandbox(c.decision.runtime, s, {
+        binary: cmd.binary,
+        start: async () => (await startDelegate(cmd)).address,
+        connect: async (address) => {
+          const client = await TtrpcClient.connect(address);
+          return { sandbox: client.service(sandboxService), close: () => client.close() };
+        },
+        remove: async () => void (await deleteDelegate(cmd)),
+      });
     }
     const rt = cfg.runtimes[c.decision.runtime];
     const plog = log.child({ sandbox: s.id, runtime: c.decision.runtime });

@@ -13,7 +13,7 @@ import { requireCommands, requireE2E } from '../lib/prereq.js';
 import { criContainerd, CRI_NAMESPACE } from '../lib/cri-env.js';
 import { alive, nsOf, runNetworkPod, SANDBOX_HANDLER, sandboxHandler, writeCniConfig } from '../lib/cri-sandbox.js';
 import { sandboxControllerStatus, sandboxControllerWait } from '../lib/tasks-api.js';
-import { cgroupMounts } from '../lib/cleanup.js';
+import { cgroupMounts, findProcessesReferencing } from '../lib/cleanup.js';
 import { waitFor } from '../lib/wait.js';
 import { repoRoot } from '../lib/image.js';
 import { daemonPids } from '../lib/switchyard.js';
@@ -22,11 +22,11 @@ import { SYSTEM_PATH } from '../lib/containerd.js';
 
 const KEY = 'switchyard.dev/runtime';
 
-if (requireE2E(t) && requireCommands(t, ['unshare', 'nsenter', 'crun', '/usr/lib/cni/ptp', '/usr/lib/cni/host-local', '/usr/lib/cni/loopback'])) {
+if (requireE2E(t) && requireCommands(t, ['unshare', 'nsenter', 'crun', 'containerd-shim-runc-v2', '/usr/lib/cni/ptp', '/usr/lib/cni/host-local', '/usr/lib/cni/loopback'])) {
   const env = criContainerd(t, {
     containerd: { version: '2.1' },
     handlers: { [SANDBOX_HANDLER]: sandboxHandler() },
-    switchyardToml: ['[policy]', '[[policy.rules]]', 'name = "locked"', 'namespaces = ["locked-*"]', 'allow = ["runc"]', 'default = "runc"', ''].join('\n'),
+    switchyardToml: ['[runtimes.delegate-runc]', 'type = "shim"', 'binary = "containerd-shim-runc-v2"', '', '[policy]', '[[policy.rules]]', 'name = "locked"', 'namespaces = ["locked-*"]', 'allow = ["runc"]', 'default = "runc"', ''].join('\n'),
   });
   const crunRoot = () => path.join(env.switchyardStateDir, 'crun', CRI_NAMESPACE);
   t.before(() => {
@@ -187,6 +187,21 @@ if (requireE2E(t) && requireCommands(t, ['unshare', 'nsenter', 'crun', '/usr/lib
     t.same(await ctrContainers(), [], 'nothing was made for refused pods');
     const pods = await cri.listPodSandbox();
     t.same(pods.filter((p) => p.metadata?.name?.startsWith('sb-locked') || p.metadata?.name?.startsWith('sb-unknown')), [], 'CRI kept no refused pod');
+  });
+
+  t.test('a delegate shim that cannot take a pod through the Sandbox API: FailedPrecondition, nothing left', async (t) => {
+    const cri = env.cri;
+    const err = await runNetworkPod(env, { name: 'sb-delegate', namespace: 'default', runtimeHandler: SANDBOX_HANDLER, annotations: { [KEY]: 'delegate-runc' } }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    t.match(err?.message ?? '', /FAILED_PRECONDITION \(gRPC code 9\)/, 'refused as FailedPrecondition');
+    t.match(err?.message ?? '', /runtime "delegate-runc" chosen for sandbox \S+ is a delegate shim/, 'naming the delegate');
+    t.match(err?.message ?? '', /config\.json/, 'and why: runc-v2 cannot start without a pause container\'s config.json');
+    const shims = findProcessesReferencing(env.c.address).filter((p) => p.cmdline.some((x) => x.includes('containerd-shim-runc-v2')));
+    t.same(shims, [], 'no runc-v2 shim left running');
+    t.same(await ctrContainers(), [], 'nothing in containerd');
+    t.same((await cri.listPodSandbox()).filter((p) => p.metadata?.name === 'sb-delegate'), [], 'no pod kept');
   });
 
   // Last: it kills the daemon, which every earlier pod shared.
