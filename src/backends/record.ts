@@ -19,6 +19,11 @@ export interface TaskRecord {
   command?: string[];
   /** The routing decision that chose the runtime. */
   decision?: unknown;
+  /**
+   * A pod's namespace holder (Sandbox API, runc/crun): our `delete` kills it when the daemon
+   * died with the pod, if that pid is still the same process (its start time in clock ticks).
+   */
+  holder?: { pid: number; startTime: number };
   /** Set when another shim v2 serves the task: our `delete` runs its `delete`. */
   delegate?: { binary: string; address: string; publishBinary: string };
   /**

@@ -42,16 +42,41 @@ export function installedContainerd(PATH = process.env.PATH ?? ''): ContainerdVe
   }
 }
 
-/** The runtime entry to add to /etc/containerd/config.toml. */
+export const SANDBOX_HANDLER = 'switchyard-sandbox';
+
+/** containerd 2.0 to 2.2 panic on a host-network pod of a `sandboxer = "shim"` handler (a nil spec in NewBundle; fixed in 2.3). */
+export function hostNetworkPanics(v: Pick<ContainerdVersion, 'major' | 'minor'>): boolean {
+  return v.major === 2 && v.minor < 3;
+}
+
+const HOST_NETWORK_WARNING =
+  '# containerd 2.0-2.2: a hostNetwork pod on this handler makes containerd itself panic\n' +
+  '# (fixed in 2.3): run hostNetwork pods on the "switchyard" handler.\n';
+
+/**
+ * The runtime entries to add to /etc/containerd/config.toml: `switchyard` (a pause
+ * container per pod, every containerd) and, for containerd 2.x, `switchyard-sandbox`,
+ * whose pods containerd hands to the shim's Sandbox API whole (no pause container).
+ */
 export function containerdSnippet(cfg: Pick<Config, 'annotationKey'>, form: ConfigForm = 2, forVersion?: string): string {
   const who = forVersion ? `containerd ${forVersion}` : form === 3 ? 'containerd 2.x' : 'containerd 1.6/1.7';
   const head =
     form === 3
-      ? `# ${who}, config version 3: the file says version = 3; add the table and restart containerd.\nversion = 3\n`
+      ? `# ${who}, config version 3: the file says version = 3; add the tables and restart containerd.\nversion = 3\n`
       : `# ${who}, config version 2: add to /etc/containerd/config.toml and restart containerd.\n`;
-  return `${head}[${runtimesTable(form)}.switchyard]
+  const main = `${head}[${runtimesTable(form)}.switchyard]
   runtime_type = "${RUNTIME_TYPE}"
   # Pods choose a runtime with this annotation; containerd passes only the ones listed here.
+  pod_annotations = ["${cfg.annotationKey}"]
+`;
+  if (form === 2) return `${main}# containerd 2.x also takes a "${SANDBOX_HANDLER}" handler (sandboxer = "shim", pods without a pause container): print this for --containerd-version 2.1.\n`;
+  const v = forVersion ? parseVersionArg(forVersion) : undefined;
+  return `${main}
+# Pods without a pause container: containerd 2.x hands each pod to Switchyard's Sandbox API.
+${!v || hostNetworkPanics(v) ? HOST_NETWORK_WARNING : ''}[${runtimesTable(form)}.${SANDBOX_HANDLER}]
+  runtime_type = "${RUNTIME_TYPE}"
+  sandboxer = "shim"
+  # The pod's annotations reach the Sandbox API whole; its containers inherit the pod's runtime.
   pod_annotations = ["${cfg.annotationKey}"]
 `;
 }
@@ -105,14 +130,41 @@ export function checkContainerdConfig(doc: Table, file: string, cfg: Pick<Config
   }
   for (const [name, v] of ours) {
     const check = `containerd runtime ${name}`;
+    const sb = checkSandboxer(check, v.sandboxer, form, containerd);
+    f.push(...sb.findings);
     const pa = Array.isArray(v.pod_annotations) ? (v.pod_annotations as unknown[]).filter((p): p is string => typeof p === 'string') : [];
     if (!pa.some((p) => covers(p, cfg.annotationKey))) {
       f.push({ check, ok: false, severity: 'error', detail: `pod_annotations ${JSON.stringify(pa)} does not cover ${cfg.annotationKey}: every pod will get the default runtime`, fix: `set pod_annotations = ["${cfg.annotationKey}"] under [${runtimesTable(form)}.${name}] and restart containerd` });
     } else if (pa.some((p) => covers(p, 'io.kubernetes.cri.sandbox-namespace'))) {
       f.push({ check, ok: false, severity: 'error', detail: `pod_annotations ${JSON.stringify(pa)} lets pods set io.kubernetes.cri.* annotations, which policy trusts`, fix: `list only ${cfg.annotationKey} in pod_annotations` });
     } else {
-      f.push({ check, ok: true, severity: 'info', detail: `pod_annotations covers ${cfg.annotationKey} (config version ${form})` });
+      f.push({ check, ok: true, severity: 'info', detail: `pod_annotations covers ${cfg.annotationKey} (config version ${form}; ${sb.mode})` });
     }
   }
   return f;
+}
+
+/**
+ * What a handler's `sandboxer` means on this containerd: podsandbox (a pause container per
+ * pod, through the Task API) or shim (the pod through our Sandbox API); and what is wrong.
+ */
+function checkSandboxer(check: string, sandboxer: unknown, form: ConfigForm, containerd?: ContainerdVersion): { mode: string; findings: Finding[] } {
+  const pause = 'sandboxer podsandbox: a pause container per pod';
+  if (sandboxer === undefined || sandboxer === 'podsandbox') return { mode: pause, findings: [] };
+  if (sandboxer !== 'shim') {
+    return { mode: pause, findings: [{ check, ok: false, severity: 'error', detail: `sandboxer ${JSON.stringify(sandboxer)} is neither "podsandbox" nor "shim"`, fix: 'set sandboxer = "shim" (pods through the Sandbox API) or remove it' }] };
+  }
+  if ((containerd && containerd.major < 2) || form === 2) {
+    return { mode: pause, findings: [{ check, ok: false, severity: 'error', detail: 'sandboxer = "shim" needs containerd 2.x and config version 3; containerd 1.x ignores it and runs pause containers', fix: 'remove sandboxer, or upgrade containerd' }] };
+  }
+  const mode = 'sandboxer shim: pods without a pause container, through Switchyard\'s Sandbox API';
+  if (containerd && !hostNetworkPanics(containerd)) return { mode, findings: [] };
+  return {
+    mode,
+    findings: [
+      containerd
+        ? { check, ok: false, severity: 'warning', detail: `containerd ${containerd.text} panics on a hostNetwork pod of a sandboxer = "shim" handler (fixed in 2.3)`, fix: 'run hostNetwork pods on a handler without sandboxer (the "switchyard" one)' }
+        : { check, ok: true, severity: 'info', detail: 'containerd 2.0-2.2 panic on a hostNetwork pod of a sandboxer = "shim" handler (fixed in 2.3): run those pods on another handler' },
+    ],
+  };
 }

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TtrpcClient } from '../transport/ttrpc/client.js';
 import { taskServiceV2 } from '../api/task.js';
+import { sandboxService, type SandboxServiceDefinition } from '../api/sandbox.js';
 import type { ServiceClient } from '../transport/service.js';
 import type { TaskServiceDefinition } from '../api/task.js';
 import { readDecision } from '../routing/store.js';
@@ -14,11 +15,13 @@ export interface Connected {
   card: DaemonCard;
   client: TtrpcClient;
   task: ServiceClient<TaskServiceDefinition>;
+  /** The pods the daemon serves through containerd's Sandbox API (`sandboxer = "shim"`). */
+  sandbox: ServiceClient<SandboxServiceDefinition>;
 }
 
 export async function connect(card: DaemonCard): Promise<Connected> {
   const client = await TtrpcClient.connect(card.socket);
-  return { card, client, task: client.service(taskServiceV2) };
+  return { card, client, task: client.service(taskServiceV2), sandbox: client.service(sandboxService) };
 }
 
 /** Task ids with a recorded decision in a namespace. */

@@ -18,6 +18,8 @@ export interface TaskRow {
   namespace: string;
   id: string;
   pod: string;
+  /** `sandbox`: a pod served through the Sandbox API (no pause container); `task`: anything the Task API runs. */
+  kind: 'sandbox' | 'task';
   runtime: string;
   pid: number;
   status: string;
@@ -41,35 +43,60 @@ export async function ps(stateDir: string, ns: string | undefined, json: boolean
     try {
       for (const id of taskIds(stateDir, card.namespace)) {
         if (seen.has(`${card.namespace}/${id}`)) continue;
-        const st = await conn.task.State({ id }, { timeoutMs: 5000 }).catch(() => undefined);
-        if (!st) continue;
-        seen.add(`${card.namespace}/${id}`);
         const d = readDecision(stateDir, card.namespace, id);
-        const status = statusName(st.status);
-        rows.push({
-          namespace: card.namespace,
-          id,
-          pod: d?.inputs.sandboxId ?? '',
-          runtime: d?.runtime ?? '?',
-          pid: st.pid ?? 0,
-          status,
-          exitStatus: status === 'STOPPED' ? (st.exitStatus ?? 0) : null,
-          age: age(d?.at),
-          daemonPid: card.pid,
-        });
+        const base = { namespace: card.namespace, id, pod: d?.inputs.sandboxId ?? '', runtime: d?.runtime ?? '?', age: age(d?.at), daemonPid: card.pid };
+        const st = await conn.task.State({ id }, { timeoutMs: 5000 }).catch(() => undefined);
+        if (st) {
+          seen.add(`${card.namespace}/${id}`);
+          const status = statusName(st.status);
+          rows.push({ ...base, kind: 'task', pid: st.pid ?? 0, status, exitStatus: status === 'STOPPED' ? (st.exitStatus ?? 0) : null });
+          continue;
+        }
+        const sb = await conn.sandbox.SandboxStatus({ sandboxId: id }, { timeoutMs: 5000 }).catch(() => undefined);
+        if (!sb) continue;
+        seen.add(`${card.namespace}/${id}`);
+        rows.push({ ...base, kind: 'sandbox', pod: id, pid: sb.pid ?? 0, status: (sb.state ?? '').replace(/^SANDBOX_/, ''), exitStatus: null });
       }
     } finally {
       conn.client.close();
     }
   }
+  const grouped = groupByPod(rows);
   if (json) {
-    printJson({ daemons: cards.map((c) => ({ pid: c.pid, namespace: c.namespace, socket: c.socket, alive: c.alive, startedAt: c.startedAt, config: c.config })), tasks: rows });
+    printJson({
+      daemons: cards.map((c) => ({ pid: c.pid, namespace: c.namespace, socket: c.socket, alive: c.alive, startedAt: c.startedAt, config: c.config })),
+      tasks: grouped.filter((r) => r.kind === 'task'),
+      sandboxes: grouped.filter((r) => r.kind === 'sandbox').map((s) => ({ ...s, tasks: grouped.filter((r) => r.kind === 'task' && r.pod === s.id && r.namespace === s.namespace).map((r) => r.id) })),
+    });
     return 0;
   }
   print(table(['DAEMON', 'NAMESPACE', 'ALIVE', 'AGE', 'SOCKET'], cards.map((c) => [String(c.pid), c.namespace, c.alive ? 'yes' : 'DEAD', age(c.startedAt), c.socket])));
   print('');
-  print(table(['NAMESPACE', 'TASK', 'POD', 'RUNTIME', 'PID', 'STATUS', 'EXIT', 'AGE'], rows.map((r) => [r.namespace, r.id, r.pod ? r.pod.slice(0, 12) : '-', r.runtime, String(r.pid), r.status, r.exitStatus === null ? '-' : String(r.exitStatus), r.age])));
+  // A pod's line first (its sandbox, or its pause task), then its containers indented under it.
+  const name = (r: TaskRow) => (r.kind === 'sandbox' ? `${r.id.slice(0, 12)} (sandbox)` : r.pod && r.pod !== r.id ? `  ${r.id}` : r.id);
+  print(table(['NAMESPACE', 'TASK', 'POD', 'RUNTIME', 'PID', 'STATUS', 'EXIT', 'AGE'], grouped.map((r) => [r.namespace, name(r), r.pod ? r.pod.slice(0, 12) : '-', r.runtime, String(r.pid), r.status, r.exitStatus === null ? '-' : String(r.exitStatus), r.age])));
   return 0;
+}
+
+/** Rows in pod order: each pod's own row (sandbox or pause task) then its containers; tasks of no pod last. */
+export function groupByPod(rows: readonly TaskRow[]): TaskRow[] {
+  const key = (r: TaskRow) => `${r.namespace}/${r.pod}`;
+  const heads = rows.filter((r) => r.pod && r.pod === r.id);
+  const out: TaskRow[] = [];
+  const placed = new Set<TaskRow>();
+  for (const h of heads) {
+    out.push(h);
+    placed.add(h);
+    for (const r of rows) {
+      if (!placed.has(r) && key(r) === key(h)) {
+        out.push(r);
+        placed.add(r);
+      }
+    }
+  }
+  // Containers whose pod this node does not show (another daemon), grouped all the same.
+  const rest = rows.filter((r) => !placed.has(r)).sort((a, b) => key(a).localeCompare(key(b)));
+  return [...out, ...rest];
 }
 
 async function withTask<T>(stateDir: string, id: string, ns: string | undefined, fn: (c: Awaited<ReturnType<typeof daemonFor>>) => Promise<T>): Promise<T> {

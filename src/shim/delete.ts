@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { ShimArgs } from './argv.js';
 import { readTaskRecord, type TaskRecord } from '../backends/record.js';
 import { isMountPoint } from '../sys/mountinfo.js';
+import { readProcStat } from '../sys/proc.js';
 import { encodeDeleteResponse } from './delete-response.js';
 
 const SIGKILL_STATUS = 128 + 9;
@@ -36,6 +37,7 @@ export async function deleteAction(args: ShimArgs): Promise<number> {
     const err = `${r.stderr ?? ''}`.trim();
     if (r.status !== 0 && !/does not exist|not found/i.test(err)) warnings.push(`${record!.runtime} delete: ${err || r.error?.message || `status ${r.status}`}`);
   }
+  if (record?.holder && !record.deleted) endHolder(record.holder);
   const rootfs = path.join(bundle, 'rootfs');
   try {
     // Reading the mount table is cheap; loading the FFI to call umount2 is not.
@@ -57,6 +59,16 @@ export async function deleteAction(args: ShimArgs): Promise<number> {
   }
   process.stdout.write(encodeDeleteResponse({ pid, exitStatus: SIGKILL_STATUS, exitedAt: new Date() }));
   return 0;
+}
+
+/** A pod's holder outlived the daemon: it goes, unless its pid now names another process. */
+function endHolder(h: { pid: number; startTime: number }): void {
+  if (readProcStat(h.pid)?.startTime !== h.startTime) return;
+  try {
+    process.kill(h.pid, 'SIGKILL');
+  } catch {
+    // Gone in between.
+  }
 }
 
 /** The record's cleanup argv; a record from before it existed names binary, root and flags. */

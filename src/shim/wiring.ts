@@ -1,7 +1,7 @@
 /**
  * What one daemon is made of, and how its parts are joined: the reaper and the event
- * publisher below, the two backends, the choice between them, the Task service on top,
- * and the servers that expose it. The daemon's lifecycle (readiness, idle exit) is serve.ts's.
+ * publisher below, the two backends, the choice between them, the Task service and the
+ * pod-level Sandbox service on top, and the servers that expose them. The daemon's lifecycle (readiness, idle exit) is serve.ts's.
  */
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -25,9 +25,19 @@ import { DaemonMetrics } from './metrics.js';
 import { VERSION } from './version.js';
 import { recordingBundleAddress } from './bundle-address.js';
 import { addressFileAnswer } from './bootstrap.js';
+import { sandboxService } from '../api/sandbox.js';
+import { SandboxService } from '../sandbox/service.js';
+import { PodMembers } from '../sandbox/members.js';
+import { CRI_SANDBOX_ID } from '../routing/annotations.js';
+import { sandboxPlacer } from './sandbox-placement.js';
+import { endPodTasks } from './pod-tasks.js';
+import { cgroupOf, collectMetrics } from '../cgroups/index.js';
 
 export interface Daemon {
   service: TaskService;
+  /** Pods containerd hands us whole (`sandboxer = "shim"`), and which tasks are theirs. */
+  sandboxes: SandboxService;
+  members: PodMembers;
   reaper: Reaper;
   events: ForwardPublisher;
   callLog: CallLog;
@@ -72,8 +82,17 @@ export function wireDaemon(w: WiringInput): Daemon {
     log,
     { decided: (d) => metrics.decided(d.runtime, d.rule), refused: (rule, kind) => metrics.refused(rule, kind) },
   );
+  // The daemon is idle only when it serves neither a task nor a pod.
+  const busy = { tasks: false, pods: false };
+  const idle = (what: keyof typeof busy) => (isIdle: boolean) => {
+    busy[what] = !isIdle;
+    w.onIdle(!busy.tasks && !busy.pods);
+  };
+  const members = new PodMembers();
   const place = (task: NewTask): Placement => {
     const c = choice.choose({ id: task.id, bundle: task.bundle, annotations: task.spec.annotations, options: task.request.options });
+    const pod = task.spec.annotations[CRI_SANDBOX_ID];
+    if (pod && sandboxes.has(pod)) members.add(pod, task.id);
     switch (c.kind) {
       case 'oci':
         return { backend: local, create: () => local.create(task, c.driver, c.decision) };
@@ -84,11 +103,23 @@ export function wireDaemon(w: WiringInput): Daemon {
   const service = new TaskService({
     version: VERSION,
     place,
-    forget: (id) => choice.forget(id),
-    onIdle: w.onIdle,
-    onShutdown: w.onShutdown,
+    forget: (id) => {
+      members.remove(id);
+      choice.forget(id);
+    },
+    onIdle: idle('tasks'),
+    onShutdown: (now) => {
+      if (sandboxes.size === 0) w.onShutdown(now);
+    },
   });
-  return { service, reaper, events, callLog, metrics, backends: { local, delegates } };
+  const sandboxes: SandboxService = new SandboxService({
+    place: sandboxPlacer(choice, cfg, args.namespace, reaper, log),
+    endTasks: (id) => endPodTasks(service, members.of(id), log),
+    forget: (id) => choice.forget(id),
+    onIdle: idle('pods'),
+    metrics: (pid) => collectMetrics(cgroupOf(pid)),
+  });
+  return { service, sandboxes, members, reaper, events, callLog, metrics, backends: { local, delegates } };
 }
 
 export interface Listener {
@@ -96,7 +127,7 @@ export interface Listener {
 }
 
 /**
- * Serves the Task service (v2 and v3 names), and the debug service, on the protocol the
+ * Serves the Task service (v2 and v3 names), the Sandbox service and the debug service, on the protocol the
  * config names. grpc-js is loaded only when asked for: it costs every daemon start.
  */
 export async function listen(
@@ -105,7 +136,7 @@ export async function listen(
   at: { socket: string; listenFd?: number },
   o: { log: Logger; onConnection(): void },
 ): Promise<Listener> {
-  const info = () => ({ tasks: d.service.size, version: VERSION });
+  const info = () => ({ tasks: d.service.size + d.sandboxes.size, version: VERSION });
   const served = recordingBundleAddress(d.service, addressFileAnswer(cfg.protocol, at.socket), (err) =>
     o.log.warn({ err: describe(err) }, 'cannot write the bundle address'),
   );
@@ -114,6 +145,7 @@ export async function listen(
     const g = new GrpcServer();
     g.addService(taskServiceV3, served);
     g.addService(taskServiceV2, served);
+    g.addService(sandboxService, d.sandboxes);
     g.addService(debugService, d.callLog.service(info));
     g.observe(d.callLog.observe);
     await g.listen(at.socket);
@@ -125,6 +157,7 @@ export async function listen(
   });
   t.addService(taskServiceV2, served);
   t.addService(taskServiceV3, served);
+  t.addService(sandboxService, d.sandboxes);
   t.addService(debugService, d.callLog.service(info));
   t.observe(d.callLog.observe);
   await t.listen(at.listenFd !== undefined ? { fd: at.listenFd } : at.socket);

@@ -78,3 +78,23 @@ t.test('usage errors exit 2; help exits 0', async (t) => {
   t.match(whyHelp.text, /Usage: switchyard why ID/);
   t.equal((await capture(['config', 'check'])).code, 2);
 });
+
+t.test('the sandbox handler: printed for containerd 2.x, checked by doctor', async (t) => {
+  const cfg = defaultConfig();
+  const v = (text: string) => ({ major: Number(text[0]), minor: Number(text[2]), text });
+  const check = (toml: string, containerd?: string) => checkContainerdConfig(parseToml(toml) as Record<string, unknown>, 'c.toml', cfg, containerd ? v(containerd) : undefined);
+  const v3 = containerdSnippet(cfg, 3, '2.1.9');
+  t.match(v3, /^\[plugins\.'io\.containerd\.cri\.v1\.runtime'\.containerd\.runtimes\.switchyard-sandbox\]\n  runtime_type = "io\.containerd\.switchyard\.v2"\n  sandboxer = "shim"$/m, 'a switchyard-sandbox handler with sandboxer = "shim"');
+  t.match(v3, /hostNetwork pod on this handler makes containerd itself panic/, 'with the 2.1 host-network warning');
+  t.notMatch(containerdSnippet(cfg, 3, '2.3.0'), /panic/, 'no warning for a containerd that is fixed');
+  t.notMatch(containerdSnippet(cfg, 2), /^\s*sandboxer = /m, 'no sandbox handler in the version-2 form (containerd 1.x)');
+  const found = check(v3, '2.1.9');
+  t.ok(found.some((f) => f.check === 'containerd runtime switchyard-sandbox' && f.ok && /sandboxer shim: pods without a pause container/.test(f.detail)), 'doctor: the sandbox handler is known');
+  t.ok(found.some((f) => f.check === 'containerd runtime switchyard' && f.ok && /sandboxer podsandbox: a pause container per pod/.test(f.detail)), 'doctor: the podsandbox handler is known');
+  t.match(found.filter((f) => !f.ok).map((f) => `${f.severity}: ${f.detail}`), [/^warning: containerd 2\.1\.9 panics on a hostNetwork pod/], 'doctor warns 2.1 users about host-network pods');
+  t.same(check(containerdSnippet(cfg, 3, '2.3.0'), '2.3.0').filter((f) => !f.ok), [], 'nothing to warn about on 2.3');
+  const old = check('version = 2\n' + v3.replace(/^version = 3$/m, '').replace(/'io\.containerd\.cri\.v1\.runtime'/g, '"io.containerd.grpc.v1.cri"'), '1.7.24');
+  t.match(old.filter((f) => !f.ok).map((f) => f.detail), [/sandboxer = "shim" needs containerd 2\.x/], 'doctor: sandboxer on containerd 1.7 is an error');
+  const typo = check(v3.replace('sandboxer = "shim"', 'sandboxer = "shmi"'), '2.1.9');
+  t.match(typo.filter((f) => !f.ok).map((f) => f.detail), [/sandboxer "shmi" is neither/], 'doctor: an unknown sandboxer');
+});

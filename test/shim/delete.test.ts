@@ -65,3 +65,28 @@ t.test('a bundle without a record (Create failed early): nothing to run, still a
   t.equal(r.exitStatus, 137);
   t.notOk(fs.existsSync(s.calls));
 });
+
+t.test('a pod\'s namespace holder outlived its daemon: delete kills it, but only that very process', async (t) => {
+  const s = setup(t);
+  const { spawn } = await import('node:child_process');
+  const { readProcStat } = await import('../../src/sys/proc.js');
+  const start = () => {
+    const c = spawn('sleep', ['1000'], { stdio: 'ignore' });
+    t.teardown(() => c.kill('SIGKILL'));
+    return c;
+  };
+  const other = start();
+  await new Promise((r) => other.once('spawn', r));
+  // The pid is reused by another process (another start time): it is left alone.
+  writeTaskRecord(s.bundle, { id: 'd1', namespace: 'ns1', runtime: 'runc', holder: { pid: other.pid!, startTime: readProcStat(other.pid!)!.startTime + 1 } });
+  await s.del();
+  t.equal(other.exitCode, null, 'a process that merely has the pid is not killed');
+  t.ok(readProcStat(other.pid!), 'still there');
+  const holder = start();
+  await new Promise((r) => holder.once('spawn', r));
+  const gone = new Promise((r) => holder.once('exit', (_code, signal) => r(signal)));
+  writeTaskRecord(s.bundle, { id: 'd1', namespace: 'ns1', runtime: 'runc', holder: { pid: holder.pid!, startTime: readProcStat(holder.pid!)!.startTime } });
+  const res = await s.del();
+  t.equal(await gone, 'SIGKILL', 'the holder is killed');
+  t.equal(res.exitStatus, 137);
+});

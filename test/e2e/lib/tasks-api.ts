@@ -160,3 +160,26 @@ export async function createTaskWithOptions(
 export async function startTask(address: string, namespace: string, id: string): Promise<void> {
   await unary(address, namespace, '/containerd.services.tasks.v1.Tasks/Start', protobuf.Writer.create().uint32(0x0a).string(id).finish());
 }
+
+/** Fields of a message, keeping strings: number → last value as bytes or varint. */
+function stringField(m: Map<number, number | Buffer>, n: number): string {
+  const v = m.get(n);
+  return Buffer.isBuffer(v) ? v.toString('utf8') : '';
+}
+
+/**
+ * containerd 2.x's sandbox Controller/Status (sandbox_id = 1, verbose = 2, sandboxer = 10):
+ * what our shim's SandboxStatus answered, through containerd.
+ */
+export async function sandboxControllerStatus(address: string, namespace: string, id: string, sandboxer = 'shim'): Promise<{ pid: number; state: string; address: string }> {
+  const body = protobuf.Writer.create().uint32(0x0a).string(id).uint32(0x52).string(sandboxer).finish();
+  const f = fields(await unary(address, namespace, '/containerd.services.sandbox.v1.Controller/Status', body));
+  return { pid: Number(f.get(2) ?? 0), state: stringField(f, 3), address: stringField(f, 8) };
+}
+
+/** containerd 2.x's sandbox Controller/Wait (sandbox_id = 1, sandboxer = 10) → exit_status. */
+export async function sandboxControllerWait(address: string, namespace: string, id: string, sandboxer = 'shim', timeoutMs = 60_000): Promise<number> {
+  const body = protobuf.Writer.create().uint32(0x0a).string(id).uint32(0x52).string(sandboxer).finish();
+  const res = await unary(address, namespace, '/containerd.services.sandbox.v1.Controller/Wait', body, timeoutMs);
+  return Number(fields(res).get(1) ?? 0);
+}
