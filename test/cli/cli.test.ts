@@ -1,7 +1,7 @@
 import t from 'tap';
 import { age, table } from '../../src/cli/output.js';
 import { parseSignal } from '../../src/cli/tasks.js';
-import { RUNTIMECLASS } from '../../src/cli/node.js';
+import { RUNTIMECLASS } from '../../src/cli/runtimeclass.js';
 import { checkContainerdConfig, containerdSnippet } from '../../src/cli/containerd-config.js';
 import { parse as parseToml } from 'smol-toml';
 import { defaultConfig } from '../../src/config/config.js';
