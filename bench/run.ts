@@ -8,9 +8,9 @@
  *      (containerd-bench.ts).
  *
  * Knobs (environment). CRI section, small by default: BENCH_CRI (1; 0 skips it),
- * BENCH_CRI_SIDES (all: runc-v2,switchyard,sy-runsc), BENCH_CRI_ROUNDS (10: pod starts per
- * side, and the default of BENCH_CRI_LIFECYCLE), BENCH_CRI_EXEC (2 × rounds),
- * BENCH_CRI_BURST (10), BENCH_CRI_BURST_CONCURRENCY (5), BENCH_CRI_BURST_ROUNDS (1),
+ * BENCH_CRI_SIDES (all: runc-v2,switchyard,sy-runsc,runc-v2-net,sy-sandbox),
+ * BENCH_CRI_ROUNDS (10: pod starts per side, and the default of BENCH_CRI_LIFECYCLE),
+ * BENCH_CRI_EXEC (2 × rounds), BENCH_CRI_BURST (10), BENCH_CRI_BURST_CONCURRENCY (5), BENCH_CRI_BURST_ROUNDS (1),
  * BENCH_CRI_PODS (1,10: pod counts for memory), BENCH_CRI_COLD_ROUNDS (2).
  * containerd 1.6 section: BENCH_CTR (1; 0 skips it), BENCH_CTR_CONTAINERD (1.6),
  * BENCH_RUNS (60: lifecycle runs per runtime, and the default of the next three),

@@ -14,6 +14,7 @@
  * Benchmarks, not tests: nothing here asserts on a timing.
  */
 import path from 'node:path';
+import { loadConfig } from '../../src/config/config.js';
 import { startCriContainerd, CRI_NAMESPACE, environOf } from '../../test/e2e/lib/cri-env.js';
 import { findProcessesReferencing, isAlive } from '../../test/e2e/lib/cleanup.js';
 import { gvisorProcesses, runscBinary } from '../../test/e2e/lib/runsc.js';
@@ -98,10 +99,12 @@ export interface CriBenchResult {
 export const CRI_METHODS = {
   setup:
     'one private containerd 2.1.9 (its own root, state, socket, config version 3) with its CRI plugin, ' +
-    'restrict_oom_score_adj = true, sandbox image = a static pause; host-network pods (network NODE, no CNI) in ' +
-    'podsandbox mode; every side is a RuntimeClass handler of that one containerd: runc-v2 = the package\'s own ' +
-    'containerd-shim-runc-v2, Switchyard = io.containerd.switchyard.v2 with runc, and with runsc (network = "host") ' +
-    'for a pod annotated switchyard.dev/runtime=runsc. Calls go through our CRI client (gRPC, one channel), as kubelet.',
+    'restrict_oom_score_adj = true, sandbox image = a static pause; every side is a RuntimeClass handler of that one ' +
+    'containerd: runc-v2 = the package\'s own containerd-shim-runc-v2, switchyard = io.containerd.switchyard.v2 with ' +
+    'runc, sy-runsc = the same with runsc (network = "host") for a pod annotated switchyard.dev/runtime=runsc, all three ' +
+    'host-network pods (network NODE, no CNI) in podsandbox mode; runc-v2-net and sy-sandbox = pods with a network ' +
+    'namespace of their own (CNI ptp + host-local + loopback), sy-sandbox on a `sandboxer = "shim"` handler (no pause ' +
+    'container: the daemon holds the namespaces). Calls go through our CRI client (gRPC, one channel), as kubelet.',
   timing:
     'pod start = RunPodSandbox + CreateContainer + StartContainer until ContainerStatus says RUNNING (polled every ' +
     '5 ms); lifecycle = a `true` container in a running pod, created, started, EXITED seen, removed; teardown = ' +
@@ -112,7 +115,9 @@ export const CRI_METHODS = {
     '"executable shared only among the shims": Node\'s text split among the shims alone, not with this benchmark.',
   cold:
     'the cold twin handler <handler>-cold has its own Switchyard config with idle_timeout = 1s, hence its own ' +
-    'daemon: each round waits until that daemon has exited, then times one pod start. runc-v2 has no resident ' +
+    'daemon: each round waits until that daemon has exited, then times one pod start. sy-sandbox has no twin (a ' +
+    'sandboxer = "shim" handler with runtime options of its own fails StartContainer on containerd 2.0-2.3.0): it ' +
+    'waits for the daemon it shares with switchyard, whose idle_timeout is the default 30 s. runc-v2 has no resident ' +
     'daemon: its row is a pod start at the same point of the run.',
 };
 
@@ -154,6 +159,8 @@ export async function runCriBench(cfg: CriBenchConfig, log: (s: string) => void)
       return mine.filter((p) => environOf(p).SWITCHYARD_CONFIG === sideConfig(s));
     };
     const gvisorRoot = path.join(env.switchyardStateDir, 'runsc', CRI_NAMESPACE);
+    /** How long the shared daemon of the main config lives without a task or pod. */
+    const idleMs = loadConfig(env.switchyardConfigPath).idleTimeoutMs;
     const removeAll = async (s: CriSide, ids: string[]) => {
       await pool(ids, cfg.burstConcurrency, async (id) => {
         try {
@@ -298,8 +305,10 @@ export async function runCriBench(cfg: CriBenchConfig, log: (s: string) => void)
     for (let r = 0; r < cfg.coldRounds; r++) {
       for (const s of rotation(r, sides)) {
         const twin = coldHandler(s);
+        // The daemon that must be gone: the twin's, or the one a sandbox side shares.
+        const config = twin ? configOf(twin, true) : s.shim === 'switchyard' ? sideConfig(s) : undefined;
         try {
-          if (twin) await waitGone(() => shimDaemons(findProcessesReferencing(env.c.address).map((p) => p.pid), 'switchyard').filter((p) => environOf(p).SWITCHYARD_CONFIG === configOf(twin, true)));
+          if (config) await waitGone(() => shimDaemons(findProcessesReferencing(env.c.address).map((p) => p.pid), 'switchyard').filter((p) => environOf(p).SWITCHYARD_CONFIG === config), twin ? 30_000 : idleMs + 30_000);
           const p = await pods.start(s, 'cold', 1, twin ?? s.handler);
           colds.get(s.name)!.push(p.totalMs);
           await pods.remove(p.pod);
@@ -339,13 +348,13 @@ export async function runCriBench(cfg: CriBenchConfig, log: (s: string) => void)
   }
 }
 
-/** Wait until `pids()` is empty (the daemon idled out); throws after 30 s. */
-async function waitGone(pids: () => number[]): Promise<void> {
-  const end = Date.now() + 30_000;
+/** Wait until `pids()` is empty (the daemon idled out); throws after `timeoutMs`. */
+async function waitGone(pids: () => number[], timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
   for (;;) {
     const left = pids().filter(isAlive);
     if (!left.length) return;
-    if (Date.now() > end) throw new Error(`daemon ${left.join(' ')} did not idle out within 30 s`);
+    if (Date.now() > end) throw new Error(`daemon ${left.join(' ')} did not idle out within ${timeoutMs / 1000} s`);
     await sleep(50);
   }
 }

@@ -4,13 +4,14 @@
  * pods — Switchyard behind `sandboxer = "shim"`, a crun route, a delegate — is one more
  * entry in CRI_SIDES, not new code: every row is measured for every side selected.
  *
- * Every Switchyard side also gets a "cold twin": the same runtime entry under the handler
- * `<handler>-cold`, with a config of its own whose idle_timeout is short. A handler with
+ * Every Switchyard side but a sandbox one also gets a "cold twin": the same runtime entry
+ * under the handler `<handler>-cold`, with a config of its own whose idle_timeout is short. A handler with
  * its own config path gets its own daemon (src/shim/paths.ts), so the cold row waits for
  * that daemon to idle out without making the other rows pay a daemon start.
  */
 import { RUNC_HANDLER, SWITCHYARD_HANDLER, switchyardHandler, type CriRuntimeHandler } from '../../test/e2e/lib/cri-env.js';
 import type { NamespaceOption } from '../../test/e2e/lib/cri.js';
+import { SANDBOX_HANDLER, sandboxHandler } from '../../test/e2e/lib/cri-sandbox.js';
 import type { ShimKind } from '../lib/procs.js';
 
 export interface CriSide {
@@ -36,6 +37,8 @@ export interface CriSide {
   gvisor?: boolean;
 }
 
+const POD_NETWORK: NamespaceOption = { network: 'POD', pid: 'CONTAINER', ipc: 'POD' };
+
 /** The side every ratio is taken against. */
 export const BASELINE = 'runc-v2';
 
@@ -44,10 +47,11 @@ export const CRI_SIDES: readonly CriSide[] = [
   { name: 'switchyard', handler: SWITCHYARD_HANDLER, shim: 'switchyard' },
   // A pod that asks Switchyard for gVisor: same handler and daemon, another runtime.
   { name: 'sy-runsc', handler: SWITCHYARD_HANDLER, shim: 'switchyard', annotations: { 'switchyard.dev/runtime': 'runsc' }, gvisor: true },
-  // With the sandbox API (a host-network pod there panics containerd 2.1.9, hence POD):
-  // { name: 'sy-sandbox', handler: 'switchyard-sb', shim: 'switchyard',
-  //   runtime: switchyardHandler({ settings: { sandboxer: 'shim' } }),
-  //   namespaces: { network: 'POD', pid: 'CONTAINER', ipc: 'POD' } },
+  // Pods with a network namespace of their own (CNI ptp), the only kind a `sandboxer =
+  // "shim"` handler can run on containerd 2.1.9 (a host-network pod there panics it): the
+  // sandbox side is compared with runc-v2 on the same network as well as with the baseline.
+  { name: 'runc-v2-net', handler: RUNC_HANDLER, shim: 'runc-v2', namespaces: POD_NETWORK },
+  { name: 'sy-sandbox', handler: SANDBOX_HANDLER, shim: 'switchyard', runtime: sandboxHandler(), namespaces: POD_NETWORK },
 ];
 
 /** The sides BENCH_CRI_SIDES names (comma-separated; default all), baseline first. */
@@ -60,8 +64,16 @@ export function selectSides(env: NodeJS.ProcessEnv = process.env): CriSide[] {
   return picked;
 }
 
-/** The handler of a side's cold twin (Switchyard sides only). */
-export const coldHandler = (side: CriSide): string | undefined => (side.shim === 'switchyard' ? `${side.handler}-cold` : undefined);
+/** A side whose pods go through the Sandbox API (`sandboxer = "shim"`). */
+export const isSandboxSide = (side: CriSide): boolean => side.runtime?.settings?.sandboxer === 'shim';
+
+/**
+ * The handler of a side's cold twin (Switchyard sides only). A sandbox side has none: the
+ * twin's own config reaches the shim as runtime options (ConfigPath), and containerd 2.0 to
+ * 2.3.0 fail every StartContainer of a `sandboxer = "shim"` handler whose options are not
+ * runc's (fixed in 2.3.1). Its cold row waits for the daemon it shares to idle out instead.
+ */
+export const coldHandler = (side: CriSide): string | undefined => (side.shim === 'switchyard' && !isSandboxSide(side) ? `${side.handler}-cold` : undefined);
 
 /**
  * The runtime entries containerd needs for `sides`: each side's own (unless it is a stock

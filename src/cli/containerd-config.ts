@@ -130,7 +130,7 @@ export function checkContainerdConfig(doc: Table, file: string, cfg: Pick<Config
   }
   for (const [name, v] of ours) {
     const check = `containerd runtime ${name}`;
-    const sb = checkSandboxer(check, v.sandboxer, form, containerd);
+    const sb = checkSandboxer(check, v, form, containerd);
     f.push(...sb.findings);
     const pa = Array.isArray(v.pod_annotations) ? (v.pod_annotations as unknown[]).filter((p): p is string => typeof p === 'string') : [];
     if (!pa.some((p) => covers(p, cfg.annotationKey))) {
@@ -148,7 +148,8 @@ export function checkContainerdConfig(doc: Table, file: string, cfg: Pick<Config
  * What a handler's `sandboxer` means on this containerd: podsandbox (a pause container per
  * pod, through the Task API) or shim (the pod through our Sandbox API); and what is wrong.
  */
-function checkSandboxer(check: string, sandboxer: unknown, form: ConfigForm, containerd?: ContainerdVersion): { mode: string; findings: Finding[] } {
+function checkSandboxer(check: string, handler: Table, form: ConfigForm, containerd?: ContainerdVersion): { mode: string; findings: Finding[] } {
+  const { sandboxer } = handler;
   const pause = 'sandboxer podsandbox: a pause container per pod';
   if (sandboxer === undefined || sandboxer === 'podsandbox') return { mode: pause, findings: [] };
   if (sandboxer !== 'shim') {
@@ -158,13 +159,28 @@ function checkSandboxer(check: string, sandboxer: unknown, form: ConfigForm, con
     return { mode: pause, findings: [{ check, ok: false, severity: 'error', detail: 'sandboxer = "shim" needs containerd 2.x and config version 3; containerd 1.x ignores it and runs pause containers', fix: 'remove sandboxer, or upgrade containerd' }] };
   }
   const mode = 'sandboxer shim: pods without a pause container, through Switchyard\'s Sandbox API';
-  if (containerd && !hostNetworkPanics(containerd)) return { mode, findings: [] };
-  return {
-    mode,
-    findings: [
-      containerd
-        ? { check, ok: false, severity: 'warning', detail: `containerd ${containerd.text} panics on a hostNetwork pod of a sandboxer = "shim" handler (fixed in 2.3)`, fix: 'run hostNetwork pods on a handler without sandboxer (the "switchyard" one)' }
-        : { check, ok: true, severity: 'info', detail: 'containerd 2.0-2.2 panic on a hostNetwork pod of a sandboxer = "shim" handler (fixed in 2.3): run those pods on another handler' },
-    ],
-  };
+  const findings: Finding[] = [];
+  if (!containerd) {
+    findings.push({ check, ok: true, severity: 'info', detail: 'containerd 2.0-2.2 panic on a hostNetwork pod of a sandboxer = "shim" handler (fixed in 2.3): run those pods on another handler' });
+  } else if (hostNetworkPanics(containerd)) {
+    findings.push({ check, ok: false, severity: 'warning', detail: `containerd ${containerd.text} panics on a hostNetwork pod of a sandboxer = "shim" handler (fixed in 2.3)`, fix: 'run hostNetwork pods on a handler without sandboxer (the "switchyard" one)' });
+  }
+  // containerd's client reads a sandboxed task's options as runc's to add the Task API
+  // address; ours (ConfigPath, or the table passed whole) fail that on every StartContainer.
+  if (handler.options !== undefined && (!containerd || rejectsSandboxOptions(containerd))) {
+    findings.push({
+      check,
+      ok: false,
+      severity: containerd ? 'error' : 'warning',
+      detail: `${containerd ? `containerd ${containerd.text} fails` : 'containerd 2.0 to 2.3.0 fail'} every StartContainer of a sandboxer = "shim" handler that has an options table ("can't unmarshal type runtimeoptions.v1.Options"; fixed in 2.3.1)`,
+      fix: 'remove its options table (the handler then uses the default Switchyard config), or upgrade containerd to 2.3.1 or later',
+    });
+  }
+  return { mode, findings };
+}
+
+/** containerd 2.0.0 to 2.3.0: a sandboxed task's runtime options must be runc's. */
+export function rejectsSandboxOptions(v: ContainerdVersion): boolean {
+  const patch = Number(/^\d+\.\d+\.(\d+)/.exec(v.text)?.[1] ?? 0);
+  return v.major === 2 && (v.minor < 3 || (v.minor === 3 && patch === 0));
 }

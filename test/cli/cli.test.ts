@@ -97,4 +97,13 @@ t.test('the sandbox handler: printed for containerd 2.x, checked by doctor', asy
   t.match(old.filter((f) => !f.ok).map((f) => f.detail), [/sandboxer = "shim" needs containerd 2\.x/], 'doctor: sandboxer on containerd 1.7 is an error');
   const typo = check(v3.replace('sandboxer = "shim"', 'sandboxer = "shmi"'), '2.1.9');
   t.match(typo.filter((f) => !f.ok).map((f) => f.detail), [/sandboxer "shmi" is neither/], 'doctor: an unknown sandboxer');
+  // containerd 2.0-2.3.0 read a sandboxed task's runtime options as runc's (fixed in 2.3.1).
+  const withOptions = (text: string) => `${text}  [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.switchyard-sandbox.options]\n    ConfigPath = "/etc/switchyard/pods.toml"\n`;
+  const optioned = (version: string) => check(withOptions(containerdSnippet(cfg, 3, version)), version).filter((f) => !f.ok && /options table/.test(f.detail));
+  t.match(optioned('2.1.9').map((f) => `${f.severity}: ${f.check}: ${f.detail}`), [/^error: containerd runtime switchyard-sandbox: containerd 2\.1\.9 fails every StartContainer/], 'doctor: options on a sandbox handler break 2.1.9');
+  t.equal(optioned('2.3.0').length, 1, 'and 2.3.0');
+  t.same(optioned('2.3.1'), [], 'not 2.3.1');
+  t.same(check(containerdSnippet(cfg, 3, '2.1.9'), '2.1.9').filter((f) => /options table/.test(f.detail)), [], 'a sandbox handler without options is fine');
+  const podsandboxWithOptions = `${containerdSnippet(cfg, 3, '2.1.9')}[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.switchyard.options]\n  ConfigPath = "/etc/switchyard/a.toml"\n`;
+  t.same(check(podsandboxWithOptions, '2.1.9').filter((f) => /options table/.test(f.detail)), [], 'options on a podsandbox handler are fine');
 });

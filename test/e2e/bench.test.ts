@@ -1,7 +1,8 @@
 /**
  * `make bench` keeps working: a tiny run of the real thing completes, prints every section
  * of both tables (pods through CRI on containerd 2.1.9 for every side: runc-v2, Switchyard,
- * Switchyard on runsc; bare tasks on containerd 1.6) and writes its JSON with a value for
+ * Switchyard on runsc, runc-v2 and Switchyard's sandbox API on pods with a
+ * network namespace; bare tasks on containerd 1.6) and writes its JSON with a value for
  * every side in every row. Numbers are not checked: benchmarks are not tests.
  */
 import t from 'tap';
@@ -55,7 +56,7 @@ if (requireE2E(t, [], ['1.6', '2.1']) && requireCommands(t, ['containerd-shim-ru
       table: { name?: string; ours?: number; go?: number }[];
       cri: { table: { name?: string; values?: Record<string, number> }[]; sides: { name: string; failures: string[] }[] };
     };
-    t.same(r.cri.sides.map((s) => s.name), ['runc-v2', 'switchyard', 'sy-runsc'], 'every CRI side');
+    t.same(r.cri.sides.map((s) => s.name), ['runc-v2', 'switchyard', 'sy-runsc', 'runc-v2-net', 'sy-sandbox'], 'every CRI side');
     for (const name of ['pod start p50', 'create→remove p50', 'rate, pods/s (higher is better)', 'teardown, s', 'PSS, 2 pods', 'ExecSync p50', 'ExecSync p99', 'cold pod start p50']) {
       const v = r.cri.table.find((x) => x.name === name)?.values ?? {};
       t.ok(r.cri.sides.every((s) => Number.isFinite(v[s.name])), `CRI ${name}: a value for every side (${JSON.stringify(v)})`);
