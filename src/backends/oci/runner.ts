@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { spawn } from 'node:child_process';
 import { ErrorKind, ShimError } from '../../errors/index.js';
+import { findOnPath } from '../../routing/find-on-path.js';
 
 /** A failed runtime call, with everything an operator needs to see why. */
 export class RuntimeCommandError extends ShimError {
@@ -32,7 +33,9 @@ export interface RunOptions {
  * call, and a failure that names the call, the exit code and the runtime's own words.
  */
 export async function runRuntime(binary: string, args: readonly string[], opts: RunOptions): Promise<string> {
-  const result = await run(binary, args, opts);
+  let result = await run(binary, args, opts);
+  // The file found earlier is gone (moved, uninstalled): nothing ran, so look again once.
+  if ((result.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT' && forget(binary)) result = await run(binary, args, opts);
   if (!result.error && result.exitCode === 0) return result.stdout;
   const stderr = result.stderr.trim();
   const logged = opts.logFile ? lastLogError(opts.logFile) : '';
@@ -62,15 +65,39 @@ interface RunResult {
 const PIPE_GRACE_MS = 100;
 
 /**
+ * Runtime names resolved to their executable, once: a spawn by name tries every PATH entry
+ * before the right one inside the forked child, while the daemon's event loop waits for it
+ * (5 failed execve per runc call under containerd's PATH; docs/bench/pod-start-profile.md).
+ * A path that stops working is looked up again.
+ */
+const resolved = new Map<string, string>();
+const keyOf = (binary: string) => `${binary}\0${process.env.PATH ?? ''}`;
+
+function executableOf(binary: string): string {
+  // Not found: spawn the name as given, whose failure then names it (and is not kept).
+  const found = resolved.get(keyOf(binary)) ?? findOnPath(binary);
+  if (!found) return binary;
+  resolved.set(keyOf(binary), found);
+  return found;
+}
+
+/** Drops what `binary` resolved to; whether there was anything to drop. */
+function forget(binary: string): boolean {
+  return resolved.delete(keyOf(binary));
+}
+
+/**
  * child_process.spawn rather than execa on this path: it runs three or more times per
  * container, and execa's extra machinery costs ~1.5 ms of daemon CPU per call (make bench).
  */
 function run(binary: string, args: readonly string[], opts: RunOptions): Promise<RunResult> {
   return new Promise((resolve) => {
     const stdio = opts.stdio ?? [opts.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'];
+    const file = executableOf(binary);
     let child;
     try {
-      child = spawn(binary, args, { stdio: stdio as ('pipe' | 'ignore' | number)[] });
+      // argv0 stays the name the config gave, as the runtime saw it before.
+      child = spawn(file, args, { argv0: binary, stdio: stdio as ('pipe' | 'ignore' | number)[] });
     } catch (err) {
       resolve({ exitCode: undefined, signal: undefined, stdout: '', stderr: '', timedOut: false, error: err as Error });
       return;
