@@ -1,20 +1,14 @@
 import t from 'tap';
 import { runtime } from '../../src/gen/proto.js';
 import { parsePodConfig, routingAnnotations } from '../../src/sandbox/pod-config.js';
+import { kindOf } from '../helpers/error-kind.js';
 
 const M = runtime.v1.NamespaceMode;
 const any = (cfg: Parameters<typeof runtime.v1.PodSandboxConfig.create>[0]) => ({
   type_url: 'runtime.v1.PodSandboxConfig',
   value: runtime.v1.PodSandboxConfig.encode(runtime.v1.PodSandboxConfig.create(cfg)).finish(),
 });
-const kind = (fn: () => unknown) => {
-  try {
-    fn();
-    return 'ok';
-  } catch (err) {
-    return `${(err as { kind?: string }).kind}: ${(err as Error).message}`;
-  }
-};
+const kind = kindOf;
 
 t.test('a PodSandboxConfig in options: who the pod is, its namespaces, cgroup parent', async (t) => {
   const pod = parsePodConfig(

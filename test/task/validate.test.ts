@@ -3,15 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { readBundleSpec, validateBundle, validateId } from '../../src/task/validate.js';
 import { tempDir } from '../helpers/tmp.js';
+import { kindOf } from '../helpers/error-kind.js';
 
-const kind = (fn: () => unknown) => {
-  try {
-    fn();
-    return 'ok';
-  } catch (err) {
-    return `${(err as { kind?: string }).kind}: ${(err as Error).message}`;
-  }
-};
+const kind = kindOf;
 
 t.test('ids: containerd\'s identifier rule, no path tricks', async (t) => {
   t.equal(validateId('abc-1.x_y'), 'abc-1.x_y');
