@@ -33,7 +33,8 @@ t.test('every Switchyard side has a cold twin with a short idle_timeout and the 
   const sides = selectSides({});
   const h = handlersFor(sides, '\n[runtimes.runsc]\nbinary = "/x/runsc"\n', '1s');
   t.equal(coldHandler(sides.find((s) => s.name === BASELINE)!), undefined, 'runc-v2 has none');
-  t.same(Object.keys(h), ['switchyard-cold'], 'sides on one handler share one twin; the stock handlers are not redefined');
+  t.same(Object.keys(h), ['switchyard-cold', 'switchyard-sandbox'], 'sides on one handler share one twin; the stock handlers are not redefined; the sandbox handler is declared');
+  t.equal(coldHandler(sides.find((s) => s.name === 'sy-sandbox')!), undefined, 'a sandbox side has no twin (options on its handler break containerd 2.0-2.3.0)');
   t.equal(h['switchyard-cold']!.runtimeType, 'io.containerd.switchyard.v2');
   t.same(h['switchyard-cold']!.switchyardConfig, { idle_timeout: '1s' });
   t.match(h['switchyard-cold']!.switchyardToml, /\[runtimes\.runsc\]/, 'the twin routes to runsc like the main config');
