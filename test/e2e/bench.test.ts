@@ -17,6 +17,10 @@ import { requireRunsc } from './lib/runsc.js';
 
 const run = promisify(execFile);
 
+// Five CRI sides (one waits for its daemon to idle out) and the containerd 1.6 table: past
+// tap's 180 s per-file default.
+t.setTimeout(480_000);
+
 if (requireE2E(t, [], ['1.6', '2.1']) && requireCommands(t, ['containerd-shim-runc-v2']) && requireRunsc(t)) {
   t.test('a small make bench run prints both tables whole and writes its results', { timeout: 420_000 }, async (t) => {
     const results = tempDir(t);
