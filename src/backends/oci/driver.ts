@@ -68,9 +68,10 @@ export class OciDriver implements RuntimeDriver {
     return { root: this.root, log: this.logFile(id), systemdCgroup: this.o.systemdCgroup, extra: this.o.extraArgs };
   }
 
-  private run(id: string, args: string[], stdio?: CreateSpec['stdio']) {
+  /** `timed` false only for a call that lasts as long as the container (`wait`). */
+  private run(id: string, args: string[], stdio?: CreateSpec['stdio'], timed = true) {
     return runRuntime(this.launch.file, [...this.launch.prefix, ...flavourGlobalArgs(this.flavour, this.global(id)), ...args], {
-      timeoutMs: this.o.timeoutMs,
+      timeoutMs: timed ? this.o.timeoutMs : undefined,
       logFile: this.logFile(id),
       stdio,
       command: args[0]!,
@@ -129,9 +130,13 @@ export class OciDriver implements RuntimeDriver {
     this.pendingStdio.delete(id);
   }
 
-  /** The exit status from `runsc wait`, which knows it when the host pid does not. */
+  /**
+   * The exit status from `runsc wait`, which knows it when the host pid does not. It lasts
+   * as long as the container: the runtime call timeout would end it early, and the
+   * fallback (the sandbox's pid) holds a pod container's exit until the whole pod goes.
+   */
   async wait(id: string): Promise<number> {
-    const ask = async () => parseWaitOutput(await this.run(id, ['wait', id]));
+    const ask = async () => parseWaitOutput(await this.run(id, ['wait', id], undefined, false));
     return this.runsc ? this.runsc.wait(id, ask) : ask();
   }
 

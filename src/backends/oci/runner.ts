@@ -21,7 +21,8 @@ export class RuntimeCommandError extends ShimError {
 export interface RunOptions {
   stdio?: [number | 'ignore', number | 'ignore', number | 'ignore'];
   input?: string;
-  timeoutMs: number;
+  /** Undefined only for a call that lasts as long as the container does (`runsc wait`). */
+  timeoutMs: number | undefined;
   /** The runtime's --log file, whose last error line explains a failure better than stderr. */
   logFile?: string;
   /** The subcommand, for error messages: "runc exec: …". */
@@ -30,7 +31,7 @@ export interface RunOptions {
 
 /**
  * Runs one runtime command: argument arrays only, never a shell; a time limit on every
- * call, and a failure that names the call, the exit code and the runtime's own words.
+ * call that should end by itself, and a failure that names the call, the exit code and the runtime's own words.
  */
 export async function runRuntime(binary: string, args: readonly string[], opts: RunOptions): Promise<string> {
   let result = await run(binary, args, opts);
@@ -122,7 +123,7 @@ function run(binary: string, args: readonly string[], opts: RunOptions): Promise
         error: spawnError,
       });
     };
-    const timer = setTimeout(() => {
+    const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');
       // A process the runtime left behind may hold our pipes open for as long as it lives:

@@ -24,7 +24,7 @@ if (runsc) {
   const driver = new OciDriver({ name: 'runsc', binary: runsc, root, namespace: 'ns', timeoutMs: 30_000, flavour: 'runsc', extraArgs: ['--network=none'] });
   t.teardown(() => {
     // Whatever a failed assertion left: runsc's own force delete, then its processes.
-    for (const id of ['created', 'paused', 'harmless']) {
+    for (const id of ['created', 'paused', 'harmless', 'outlives']) {
       try {
         execFileSync(runsc, [`--root=${nsRoot}`, 'delete', '--force', id], { stdio: 'ignore' });
       } catch {}
@@ -32,24 +32,24 @@ if (runsc) {
     }
   });
 
-  const bundle = (id: string): string => {
+  const bundle = (id: string, args = ['/bin/busybox', 'sleep', '1000']): string => {
     const b = path.join(dir, id);
     fs.mkdirSync(path.join(b, 'rootfs/bin'), { recursive: true });
     fs.copyFileSync('/bin/busybox', path.join(b, 'rootfs/bin/busybox'));
     fs.chmodSync(path.join(b, 'rootfs/bin/busybox'), 0o755);
     fs.writeFileSync(path.join(b, 'config.json'), JSON.stringify({
       ociVersion: '1.0.2',
-      process: { terminal: false, user: { uid: 0, gid: 0 }, args: ['/bin/busybox', 'sleep', '1000'], env: ['PATH=/bin'], cwd: '/' },
+      process: { terminal: false, user: { uid: 0, gid: 0 }, args, env: ['PATH=/bin'], cwd: '/' },
       root: { path: 'rootfs', readonly: true },
       linux: { namespaces: [{ type: 'pid' }, { type: 'mount' }, { type: 'ipc' }, { type: 'uts' }, { type: 'network' }] },
     }));
     return b;
   };
-  const create = async (id: string) => {
-    const b = bundle(id);
+  const create = async (id: string, args?: string[], d = driver) => {
+    const b = bundle(id, args);
     const nul = fs.openSync('/dev/null', 'r+');
     try {
-      return await driver.create({ id, bundle: b, stdio: [nul, nul, nul], pidFile: path.join(b, 'init.pid'), annotations: {} });
+      return await d.create({ id, bundle: b, stdio: [nul, nul, nul], pidFile: path.join(b, 'init.pid'), annotations: {} });
     } finally {
       fs.closeSync(nul);
     }
@@ -85,5 +85,17 @@ if (runsc) {
     t.same(sandboxProcesses(nsRoot, path.join(dir, 'paused')), []);
     await driver.delete('paused', true);
     t.same(stateOf('paused'), []);
+  });
+
+  t.test('a container that outlives the runtime call timeout still reports its own exit', async (t) => {
+    // Before, `runsc wait` ran under the call timeout: killed at 1.5 s, it fell back to the
+    // sandbox's pid, and a pod container's exit waited for the whole pod (CRI StopContainer hung).
+    const short = new OciDriver({ name: 'runsc', binary: runsc, root, namespace: 'ns', timeoutMs: 1500, flavour: 'runsc', extraArgs: ['--network=none'] });
+    await create('outlives', ['/bin/busybox', 'sh', '-c', 'sleep 3; exit 7'], short);
+    const exit = short.wait('outlives');
+    await short.start('outlives');
+    t.equal(await exit, 7, 'the exit status runsc wait gave after 3 s');
+    await short.delete('outlives', true);
+    t.same(stateOf('outlives'), []);
   });
 }
