@@ -11,6 +11,7 @@ import { runtimeFlags } from '../config/runtimes.js';
 import type { RuntimeOverrides } from '../task/runc-options.js';
 import type { RuntimeDriver } from '../backends/types.js';
 import { OciDriver } from '../backends/oci/driver.js';
+import type { FastSpawn } from '../backends/oci/runner.js';
 import { cgroupMounts, detectCgroupMode } from '../cgroups/index.js';
 
 export class Drivers {
@@ -21,6 +22,7 @@ export class Drivers {
     private readonly cfg: Config,
     private readonly namespace: string,
     private readonly log: Logger,
+    private readonly spawn?: FastSpawn,
   ) {}
 
   /**
@@ -45,6 +47,7 @@ export class Drivers {
       // --criu is runc's global flag; crun has none.
       extraArgs: o.criuPath && rt.flavour === 'runc' ? [...extra, '--criu', o.criuPath] : extra,
       hybridV2Mount: rt.flavour === 'crun' ? this.hybridV2Mount() : undefined,
+      spawn: this.spawn,
     });
     this.drivers.set(key, d);
     return d;

@@ -11,6 +11,7 @@ import { debugService } from '../api/debug.js';
 import { TtrpcServer } from '../transport/ttrpc/server.js';
 import { ForwardPublisher } from '../events/publisher.js';
 import { Reaper } from '../sys/reaper.js';
+import { spawnFast } from '../sys/spawn.js';
 import { describe } from '../errors/index.js';
 import { DelegateBackend } from '../backends/shim/delegate-backend.js';
 import { LocalBackend } from '../task/local-backend.js';
@@ -81,6 +82,7 @@ export function wireDaemon(w: WiringInput): Daemon {
     },
     log,
     { decided: (d) => metrics.decided(d.runtime, d.rule), refused: (rule, kind) => metrics.refused(rule, kind) },
+    (file, argv, o) => spawnFast(file, argv, o, (pid) => reaper.watch(pid)),
   );
   // The daemon is idle only when it serves neither a task nor a pod.
   const busy = { tasks: false, pods: false };

@@ -44,6 +44,19 @@ export interface Libc {
   /** fds: struct pollfd[] ({ int fd; short events, revents; }), filled in place. */
   poll(fds: Int16Array, nfds: number, timeout: number): number;
   strerror(errnum: number): string;
+  /** posix_spawn and its helpers: opaque glibc structures live in Buffers we size generously. */
+  posix_spawn(pid: Int32Array, path: string, fileActions: Buffer, attr: Buffer, argv: (string | null)[], envp: (string | null)[]): number;
+  posix_spawn_file_actions_init(fa: Buffer): number;
+  posix_spawn_file_actions_destroy(fa: Buffer): number;
+  posix_spawn_file_actions_adddup2(fa: Buffer, fd: number, newfd: number): number;
+  posix_spawn_file_actions_addopen(fa: Buffer, fd: number, path: string, oflag: number, mode: number): number;
+  posix_spawn_file_actions_addclosefrom_np(fa: Buffer, from: number): number;
+  posix_spawnattr_init(attr: Buffer): number;
+  posix_spawnattr_destroy(attr: Buffer): number;
+  posix_spawnattr_setflags(attr: Buffer, flags: number): number;
+  posix_spawnattr_setsigdefault(attr: Buffer, set: Buffer): number;
+  posix_spawnattr_setsigmask(attr: Buffer, set: Buffer): number;
+  sigemptyset(set: Buffer): number;
 }
 
 let bound: Libc | undefined;
@@ -103,5 +116,18 @@ function bind(): Libc {
     syscall: lib.func('long syscall(long nr, ...)'),
     poll: lib.func('int poll(void *fds, unsigned long nfds, int timeout)'),
     strerror: lib.func('const char *strerror(int errnum)'),
+    posix_spawn: lib.func('int posix_spawn(_Out_ int *pid, const char *path, void *fa, void *attr, const char **argv, const char **envp)'),
+    posix_spawn_file_actions_init: lib.func('int posix_spawn_file_actions_init(void *fa)'),
+    posix_spawn_file_actions_destroy: lib.func('int posix_spawn_file_actions_destroy(void *fa)'),
+    posix_spawn_file_actions_adddup2: lib.func('int posix_spawn_file_actions_adddup2(void *fa, int fd, int newfd)'),
+    posix_spawn_file_actions_addopen: lib.func('int posix_spawn_file_actions_addopen(void *fa, int fd, const char *path, int oflag, unsigned int mode)'),
+    // glibc 2.34 and later (bookworm has 2.36).
+    posix_spawn_file_actions_addclosefrom_np: lib.func('int posix_spawn_file_actions_addclosefrom_np(void *fa, int from)'),
+    posix_spawnattr_init: lib.func('int posix_spawnattr_init(void *attr)'),
+    posix_spawnattr_destroy: lib.func('int posix_spawnattr_destroy(void *attr)'),
+    posix_spawnattr_setflags: lib.func('int posix_spawnattr_setflags(void *attr, short flags)'),
+    posix_spawnattr_setsigdefault: lib.func('int posix_spawnattr_setsigdefault(void *attr, const void *set)'),
+    posix_spawnattr_setsigmask: lib.func('int posix_spawnattr_setsigmask(void *attr, const void *set)'),
+    sigemptyset: lib.func('int sigemptyset(void *set)'),
   };
 }

@@ -8,7 +8,7 @@ import {
   type GlobalOptions,
 } from './args.js';
 import { adaptSpecVersion, flavourCapabilities, flavourGlobalArgs, launch, parseWaitOutput, stdioAtStart, type Flavour, type Launch } from './flavour.js';
-import { runRuntime, RuntimeCommandError } from './runner.js';
+import { runRuntime, RuntimeCommandError, type FastSpawn } from './runner.js';
 import { RunscSandbox } from './runsc-sandbox.js';
 import { runscCheckpointArgs, runscRestoreArgs } from './runsc.js';
 import { dupCloexec } from '../../sys/fds.js';
@@ -26,6 +26,8 @@ export interface OciDriverOptions {
   flavour?: Flavour;
   /** The v2 mount of a hybrid cgroup host with controllers on it (crun must not see it). */
   hybridV2Mount?: string;
+  /** Runtime calls without forking the daemon (the daemon's reaper collects them). */
+  spawn?: FastSpawn;
 }
 
 /** The OCI runtime CLI driver: runc and anything that speaks its command line. */
@@ -75,6 +77,7 @@ export class OciDriver implements RuntimeDriver {
       logFile: this.logFile(id),
       stdio,
       command: args[0]!,
+      spawn: this.o.spawn,
     });
   }
 

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { spawn } from 'node:child_process';
 import { ErrorKind, ShimError } from '../../errors/index.js';
 import { findOnPath } from '../../routing/find-on-path.js';
+import { fastSpawnable, type FastSpawnOptions, type SpawnedChild } from '../../sys/spawn.js';
 
 /** A failed runtime call, with everything an operator needs to see why. */
 export class RuntimeCommandError extends ShimError {
@@ -27,7 +28,15 @@ export interface RunOptions {
   logFile?: string;
   /** The subcommand, for error messages: "runc exec: …". */
   command: string;
+  /**
+   * How the daemon spawns without forking itself (posix_spawn, exits from its reaper), where
+   * the call allows it; child_process otherwise.
+   */
+  spawn?: FastSpawn;
 }
+
+/** spawnFast with the daemon's reaper bound. */
+export type FastSpawn = (file: string, args: readonly string[], o: FastSpawnOptions) => SpawnedChild;
 
 /**
  * Runs one runtime command: argument arrays only, never a shell; a time limit on every
@@ -95,10 +104,11 @@ function run(binary: string, args: readonly string[], opts: RunOptions): Promise
   return new Promise((resolve) => {
     const stdio = opts.stdio ?? [opts.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'];
     const file = executableOf(binary);
-    let child;
+    let child: SpawnedChild;
     try {
       // argv0 stays the name the config gave, as the runtime saw it before.
-      child = spawn(file, args, { argv0: binary, stdio: stdio as ('pipe' | 'ignore' | number)[] });
+      const o = { argv0: binary, stdio: stdio as FastSpawnOptions['stdio'] };
+      child = opts.spawn && fastSpawnable(file, o) ? opts.spawn(file, args, o) : spawn(file, args, o);
     } catch (err) {
       resolve({ exitCode: undefined, signal: undefined, stdout: '', stderr: '', timedOut: false, error: err as Error });
       return;
@@ -123,19 +133,25 @@ function run(binary: string, args: readonly string[], opts: RunOptions): Promise
         error: spawnError,
       });
     };
-    const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-      // A process the runtime left behind may hold our pipes open for as long as it lives:
-      // a timed-out call ends when the runtime itself is gone, not when they close.
-      child.once('exit', (code, signal) => {
-        setTimeout(() => {
-          child.stdout?.destroy();
-          child.stderr?.destroy();
-          finish(code, signal);
-        }, PIPE_GRACE_MS).unref();
-      });
-    }, opts.timeoutMs);
+    let exit: [number | null, NodeJS.Signals | null] | undefined;
+    child.once('exit', (code: number | null, signal: NodeJS.Signals | null) => (exit = [code, signal]));
+    // A process the runtime left behind may hold our pipes open for as long as it lives:
+    // a timed-out call ends when the runtime itself is gone, not when they close.
+    const endWithoutPipes = (code: number | null, signal: NodeJS.Signals | null) =>
+      setTimeout(() => {
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+        finish(code, signal);
+      }, PIPE_GRACE_MS).unref();
+    const timer =
+      opts.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            if (exit) return endWithoutPipes(...exit);
+            child.kill('SIGKILL');
+            child.once('exit', endWithoutPipes);
+          }, opts.timeoutMs);
     child.once('error', (e) => (spawnError = e));
     if (child.stdin) {
       child.stdin.on('error', () => undefined);

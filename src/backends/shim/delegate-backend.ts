@@ -54,6 +54,9 @@ const WAIT_STATUS = { stopped: 3 };
 /** What a shim's start writes into its working directory. */
 const OWN_FILES = new Set(['address', 'shim.pid', 'bootstrap.json']);
 
+/** How long a delegate whose last task is deleted gets to forward its last events. */
+const EVENTS_DRAIN_MS = 250;
+
 export class DelegateBackend implements TaskBackend {
   private readonly tasks = new Map<string, DelegatedTask>();
   private readonly delegates = new Map<string, Delegate>();
@@ -225,6 +228,10 @@ export class DelegateBackend implements TaskBackend {
     if (d.ids.size > 0) return;
     d.leaving = true;
     this.delegates.delete(d.address);
+    // runc-v2 queues its /tasks/delete event when Delete returns and forwards it from another
+    // goroutine; a Shutdown at once can end the process first and the event is lost (seen
+    // under load). containerd's own Shutdown has the same race; we give the event its time.
+    await new Promise((r) => setTimeout(r, EVENTS_DRAIN_MS));
     await d.task.Shutdown({ id: t.id }, { timeoutMs: 5000 }).catch(() => undefined);
     d.client.close();
     this.removeWorkDirs(d);
