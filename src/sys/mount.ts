@@ -90,7 +90,10 @@ export function parseMountOptions(options: readonly string[]): { flags: number; 
 }
 
 type MountFn = (source: string | null, target: string, type: string | null, flags: number, data: string | null) => number;
-type Umount2Fn = (target: string, flags: number) => number;
+type Umount2Fn = ((target: string, flags: number) => number) & {
+  /** koffi: the same call on a worker thread. */
+  async(target: string, flags: number, cb: (err: unknown, r: number) => void): void;
+};
 let fns: { mount: MountFn; umount2: Umount2Fn } | undefined;
 
 function bind() {
@@ -132,5 +135,19 @@ export function unmountAll(target: string): void {
     if (errno === EINVAL || errno === ENOENT) return;
     if (errno === EBUSY && umount2(target, MNT_DETACH) === 0) continue;
     throw new SyscallError(`umount2 ${target}`, errno, c.strerror(errno));
+  }
+}
+
+/**
+ * unmountAll, with each umount2 on a worker thread: an overlay unmount syncs and takes
+ * milliseconds (more under load), during which the daemon's other pods would wait. errno
+ * is the worker's and lost, so a failed call is repeated here to read it; the common case,
+ * a success, never blocks the event loop.
+ */
+export async function unmountAllOffLoop(target: string): Promise<void> {
+  const { umount2 } = bind();
+  for (let i = 0; i < 64; i++) {
+    const r = await new Promise<number>((resolve, reject) => umount2.async(target, 0, (err, r) => (err ? reject(err as Error) : resolve(r))));
+    if (r !== 0) return unmountAll(target);
   }
 }

@@ -12,7 +12,7 @@ import type { EventSink } from '../events/sink.js';
 import { taskOOM } from '../events/topics.js';
 import { openStdio } from '../io/process-stdio.js';
 import { parseStdio } from '../io/uri.js';
-import { mount, unmountAll } from '../sys/mount.js';
+import { mount, unmountAll, unmountAllOffLoop } from '../sys/mount.js';
 import type { ContainerMonitor, OomWatch } from './monitor.js';
 import { decodeCreateOptions } from './payloads.js';
 import type { NewTask } from './placement.js';
@@ -90,7 +90,7 @@ export async function createLocalTask(deps: LocalTaskDeps, task: NewTask, driver
       beforeExitEvent: async () => oom.beforeExit(),
       cleanup: async () => {
         oom.close();
-        if (rootfs) unmountAll(rootfs);
+        if (rootfs) await unmountAllOffLoop(rootfs);
       },
     });
   } catch (err) {
