@@ -106,9 +106,12 @@ if (requireE2E(t) && requireCommands(t, ['crun', 'unshare'])) {
     const { dir, binary: standin, ns, root, config } = await fixtureRuntime(t, env.c, { fixture: 'runsc-standin.sh', binary: 'runsc', nsPrefix: 'gv', rootName: 'state' });
     fs.writeFileSync(config, ['[runtimes.gvisor]', `binary = "${standin}"`, 'flavour = "runsc"', `root = "${root}"`, 'args = ["--platform=systrap"]', ''].join('\n'));
     const r = await run('gv1', ['sh', '-c', 'echo in-gvisor; exit 5'], { ns, config, annotation: 'gvisor' });
-    t.equal(r.stdout, 'in-gvisor');
-    t.equal(r.exitCode, 5, 'the exit status (the stand-in refuses wait: the reaper has it)');
-    const calls = fs.readFileSync(path.join(dir, 'argv.log'), 'utf8').trim().split('\n');
+    // ctr's stderr in the messages: a failed run must say why (a CI run once failed here unexplained).
+    t.equal(r.stdout, 'in-gvisor', `the container's output (ctr said: ${r.stderr})`);
+    t.equal(r.exitCode, 5, `the exit status; the stand-in refuses wait: the reaper has it (ctr said: ${r.stderr})`);
+    const log = path.join(dir, 'argv.log');
+    if (!fs.existsSync(log)) return t.fail(`the stand-in was never run (ctr said: ${r.stderr})`);
+    const calls = fs.readFileSync(log, 'utf8').trim().split('\n');
     const g = `--root=${root}/${ns} --log=`;
     const create = calls.find((c) => c.includes(' create '));
     t.ok(create?.startsWith(g), `global flags first, runsc style: ${create}`);
