@@ -39,6 +39,26 @@ if (!home) {
   process.exit(1);
 }
 const dist = path.join(home, 'dist', 'src', 'shim');
+
+/**
+ * The daemon's bundle through V8's code cache (code-cache.cjs): a cold daemon compiles it
+ * once per build, not once per start. The cache is written after a few seconds of serving,
+ * so it holds the code of the first requests too, or at exit if that comes first.
+ * SWITCHYARD_CODE_CACHE names another folder, or `off`.
+ */
+function loadServe() {
+  const file = path.join(dist, 'serve.cjs');
+  const setting = process.env.SWITCHYARD_CODE_CACHE;
+  if (setting === 'off') return require(file);
+  const { requireCached, DEFAULT_CODE_CACHE_DIR } = require(path.join(dist, 'code-cache.cjs'));
+  const loaded = requireCached(file, setting || DEFAULT_CODE_CACHE_DIR);
+  if (loaded.outcome !== 'used') {
+    setTimeout(() => loaded.save(), 3000).unref();
+    process.once('exit', () => loaded.save());
+  }
+  return loaded.exports;
+}
+
 require(path.join(dist, 'main.cjs'))
-  .main(process.argv.slice(2), { serve: async () => require(path.join(dist, 'serve.cjs')) })
+  .main(process.argv.slice(2), { serve: async () => loadServe() })
   .then((code) => process.exit(code));

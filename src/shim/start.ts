@@ -28,7 +28,7 @@ const LOCK_TIMEOUT_MS = READY_TIMEOUT_MS + 5_000;
  * under a burst and staying committed.
  * --expose-gc: Debug/Info collects before it reports the heap, so churn sees what stays.
  */
-const DAEMON_NODE_FLAGS = ['--lite-mode', '--max-semi-space-size=1', '--expose-gc'];
+export const DAEMON_NODE_FLAGS = ['--lite-mode', '--max-semi-space-size=1', '--expose-gc'];
 
 export async function start(args: ShimArgs): Promise<number> {
   try {
