@@ -8,7 +8,7 @@
  *   const master = await sock.receive();                   // once runc has sent it
  *   await sock.close();
  */
-import crypto from 'node:crypto';
+import { randomHex } from '../sys/random.js';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -47,7 +47,7 @@ const FALLBACK_PARENTS = () => [os.tmpdir(), '/run/switchyard/console'];
  * os.tmpdir() or /run/switchyard/console instead.
  */
 export async function createConsoleSocket(dir: string, opts: { logger?: Logger } = {}): Promise<ConsoleSocket> {
-  let file = path.join(dir, `pty-${crypto.randomBytes(8).toString('hex')}.sock`);
+  let file = path.join(dir, `pty-${randomHex(8)}.sock`);
   let ownDir: string | undefined;
   if (Buffer.byteLength(file) <= MAX_SOCKET_PATH_BYTES) {
     try {

@@ -4,7 +4,6 @@
  * sets `metrics_address` (a unix socket or a loopback port).
  */
 import fs from 'node:fs';
-import http from 'node:http';
 import type { LoggedCall } from './call-log.js';
 
 const BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -84,6 +83,8 @@ export class DaemonMetrics {
 
   /** Serves GET /metrics at address; resolves with a close function. */
   async serve(address: string): Promise<() => Promise<void>> {
+    // Loaded here: most nodes serve no metrics, and every cold daemon would pay for http.
+    const { default: http } = await import('node:http');
     const server = http.createServer((req, res) => {
       if (req.method !== 'GET' || (req.url !== '/metrics' && req.url !== '/')) {
         res.writeHead(404).end();

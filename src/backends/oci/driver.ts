@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '../../sys/random.js';
 import { failedPrecondition, internal, notFound } from '../../errors/index.js';
 import type { CheckpointSpec, CreateSpec, DriverCapabilities, ExecSpec, RestoreSpec, RuntimeDriver } from '../types.js';
 import {
@@ -85,7 +85,7 @@ export class OciDriver implements RuntimeDriver {
   private async withScratchFile<T>(id: string, stem: string, content: string, use: (file: string) => Promise<T>): Promise<T> {
     const dir = this.bundles.get(id);
     if (!dir) throw failedPrecondition(`${this.name}: container ${id} is not known to this daemon`);
-    const file = path.join(dir, `.${stem}-${randomBytes(4).toString('hex')}.json`);
+    const file = path.join(dir, `.${stem}-${randomHex(4)}.json`);
     fs.writeFileSync(file, content, { mode: 0o600 });
     try {
       return await use(file);
