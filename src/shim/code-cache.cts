@@ -81,10 +81,12 @@ export function requireCached(file: string, dir: string | undefined, execArgv: r
   };
 }
 
+/** Caches kept in the folder at most: builds of other installs (a checkout, a moved install) come and go. */
+export const MAX_CACHES = 8;
+
 /**
  * Atomically (a loading daemon never reads half a file). A bundle rebuilt in place keeps its
- * inode: that file's caches of older builds go. Caches of other files (an install moved
- * elsewhere) stay until reboot: a few MB of tmpfs.
+ * inode: that file's caches of older builds go. Of the rest, the newest MAX_CACHES stay.
  */
 function writeCache(cacheFile: string, data: Buffer, names: { build: string; identity: string }): void {
   const dir = path.dirname(cacheFile);
@@ -93,9 +95,15 @@ function writeCache(cacheFile: string, data: Buffer, names: { build: string; ide
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     fs.writeFileSync(tmp, data, { mode: 0o600 });
     fs.renameSync(tmp, cacheFile);
+    const kept: { file: string; mtime: number }[] = [];
     for (const n of fs.readdirSync(dir)) {
-      if (n.startsWith(names.identity) && !n.startsWith(names.build) && n.endsWith('.v8')) fs.rmSync(path.join(dir, n), { force: true });
+      if (!n.endsWith('.v8')) continue;
+      const file = path.join(dir, n);
+      if (n.startsWith(names.identity) && !n.startsWith(names.build)) fs.rmSync(file, { force: true });
+      else kept.push({ file, mtime: fs.statSync(file).mtimeMs });
     }
+    kept.sort((a, b) => b.mtime - a.mtime);
+    for (const { file } of kept.slice(MAX_CACHES)) fs.rmSync(file, { force: true });
   } catch {
     try {
       fs.rmSync(tmp, { force: true });

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { DAEMON_NODE_FLAGS } from '../../src/shim/start.js';
+import { MAX_CACHES } from '../../src/shim/code-cache.cjs';
 import { repoRoot } from '../e2e/lib/image.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -82,6 +83,26 @@ t.test('a damaged cache is rejected and replaced; no folder means no cache', asy
   const blocked = path.join(dir, 'blocked');
   fs.writeFileSync(blocked, '');
   t.same(await load(t, file, path.join(blocked, 'cache')), { outcome: 'missing', value: '42' });
+});
+
+t.test('the folder keeps the newest caches only', async (t) => {
+  const dir = tempDir(t);
+  const cache = path.join(dir, 'cache');
+  fs.mkdirSync(cache);
+  // Caches of other installs' bundles, older than anything written now.
+  const old = Date.now() / 1000 - 3600;
+  for (let i = 0; i < MAX_CACHES + 3; i++) {
+    const f = path.join(cache, `serve.cjs.${1000 + i}.1.1.v20.0.0.00000000.v8`);
+    fs.writeFileSync(f, 'x');
+    fs.utimesSync(f, old + i, old + i);
+  }
+  fs.writeFileSync(path.join(cache, 'unrelated.txt'), 'kept');
+  await load(t, writeModule(dir), cache);
+  const left = caches(cache);
+  t.equal(left.length, MAX_CACHES);
+  t.ok(left.some((n) => n.startsWith('mod.cjs.')), 'the new one is kept');
+  t.notOk(left.includes('serve.cjs.1000.1.1.v20.0.0.00000000.v8'), 'the oldest went');
+  t.ok(fs.existsSync(path.join(cache, 'unrelated.txt')), 'only cache files are touched');
 });
 
 t.test("the real serve.cjs under the daemon's flags: the second daemon uses the first one's cache", async (t) => {
