@@ -14,6 +14,7 @@
  * as `require` does, never a failed start.
  */
 import fs from 'node:fs';
+import { isAscii } from 'node:buffer';
 import path from 'node:path';
 import vm from 'node:vm';
 import { Module, createRequire } from 'node:module';
@@ -51,7 +52,9 @@ function fnv1a(text: string): string {
 
 /** Loads a CommonJS file as `require` would; with `dir`, through the code cache kept there. */
 export function requireCached(file: string, dir: string | undefined, execArgv: readonly string[] = process.execArgv): CachedModule {
-  const source = fs.readFileSync(file, 'utf8');
+  const bytes = fs.readFileSync(file);
+  // esbuild writes ASCII: read as latin1, a plain copy, ~5 ms less than decoding 1.3 MB as UTF-8.
+  const source = bytes.toString(isAscii(bytes) ? 'latin1' : 'utf8');
   let cacheFile: string | undefined;
   let names: ReturnType<typeof cacheFileName> | undefined;
   let cachedData: Buffer | undefined;

@@ -52,6 +52,12 @@ t.test('missing, then used; the module works either way', async (t) => {
   t.equal(fs.statSync(path.join(cache, caches(cache)[0]!)).mtimeMs, before, 'a used cache is not written again');
 });
 
+t.test('a file that is not ASCII is read as UTF-8', async (t) => {
+  const dir = tempDir(t);
+  const file = writeModule(dir, "exports.word = 'Grüße, 世界';\n");
+  t.same(await load(t, file, path.join(dir, 'cache'), 'm.word'), { outcome: 'missing', value: 'Grüße, 世界' });
+});
+
 t.test('a bundle rebuilt in place is compiled again and its old cache goes', async (t) => {
   const dir = tempDir(t);
   const cache = path.join(dir, 'cache');
