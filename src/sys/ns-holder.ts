@@ -6,15 +6,12 @@
  * namespace is made: then `unshare --fork` stays as its parent and the holder is its child
  * (pid 1 inside), which /proc/<parent>/task/<parent>/children names.
  *
- * util-linux's nsenter/unshare and coreutils' sleep are on every Debian node; no image,
- * no runtime, no busybox.
+ * util-linux's nsenter/unshare, coreutils' sleep, dash and hostname are on every Debian
+ * node; no image, no runtime, no busybox.
  */
-import { spawn, execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
-import { promisify } from 'node:util';
-
-const execFileP = promisify(execFile);
 
 export interface HolderSpec {
   /** The network namespace to join (a bind-mounted nsfs file); the node's when absent. */
@@ -49,7 +46,10 @@ export function holderArgv(s: HolderSpec): string[] {
   if (s.uts) unshare.push('--uts');
   // --kill-child: the pod's init dies with its parent, never orphaned in a dead namespace.
   if (s.pid) unshare.push('--pid', '--fork', '--kill-child');
-  const tail = [...unshare, '--', 'sleep', 'infinity'];
+  // A hostname is set by the holder's own chain (sh, then exec sleep): one exec fewer than
+  // entering the namespace afterwards, ~10 ms of a pod start.
+  const hold = s.uts && s.hostname ? ['sh', '-c', 'hostname -- "$0" && exec sleep infinity', s.hostname] : ['sleep', 'infinity'];
+  const tail = [...unshare, '--', ...hold];
   return s.netns ? ['nsenter', `--net=${s.netns}`, '--', ...tail] : tail;
 }
 
@@ -67,7 +67,6 @@ export async function spawnNamespaceHolder(s: HolderSpec): Promise<NamespaceHold
   try {
     await waitExec(spawned, s.pid ? 'unshare' : 'sleep', exited);
     if (s.pid) pid = await forkedChild(spawned, exited);
-    if (s.uts && s.hostname) await execFileP('nsenter', [`--uts=/proc/${pid}/ns/uts`, '--', 'hostname', s.hostname], { env: s.env ?? process.env, timeout: 10_000 });
   } catch (err) {
     child.kill('SIGKILL');
     throw err;
@@ -90,7 +89,7 @@ async function waitExec(pid: number, target: string, exited: Promise<HolderExit>
   let gone: HolderExit | undefined;
   void exited.then((e) => (gone = e));
   for (let i = 0; i < 500; i++) {
-    if (gone) throw new Error(`namespace holder exited at once (status ${gone.status}): is util-linux installed, and netns valid?`);
+    if (gone) throw new Error(`namespace holder exited at once (status ${gone.status}): is util-linux installed, the netns valid, the hostname a valid one?`);
     const comm = readComm(pid);
     if (comm === target) return;
     await new Promise((r) => setTimeout(r, 5));
