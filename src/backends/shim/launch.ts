@@ -3,7 +3,6 @@
  * bundle as working directory and runtime options on stdin; `start` answers with an
  * address, `delete` with a DeleteResponse.
  */
-import { execa } from 'execa';
 import { google, runtimeoptions, containerd } from '../../gen/proto.js';
 import { failedPrecondition, internal, deadlineExceeded } from '../../errors/index.js';
 
@@ -90,6 +89,8 @@ export function parseStartBootstrap(out: string): StartAnswer {
 }
 
 async function runShim(c: DelegateCommand, action: 'start' | 'delete', input?: Buffer) {
+  // Loaded on a delegate's first call: most daemons never have one, and execa brings ~20 modules.
+  const { execa } = await import('execa');
   const r = await execa(c.binary, shimArgv(c, action), {
     // delete stays in the bundle: runc-v2's cleanup finds the bundle from its working directory.
     cwd: action === 'start' ? (c.workDir ?? c.bundle) : c.bundle,
