@@ -50,13 +50,21 @@ function loadServe() {
   const file = path.join(dist, 'serve.cjs');
   const setting = process.env.SWITCHYARD_CODE_CACHE;
   if (setting === 'off') return require(file);
-  const { requireCached, DEFAULT_CODE_CACHE_DIR } = require(path.join(dist, 'code-cache.cjs'));
+  let cache;
+  try {
+    cache = require(path.join(dist, 'code-cache.cjs'));
+  } catch {
+    // A dist/ older than this launcher (a mixed install): load the daemon as before.
+    return require(file);
+  }
+  const { requireCached, DEFAULT_CODE_CACHE_DIR } = cache;
   const loaded = requireCached(file, setting || DEFAULT_CODE_CACHE_DIR);
   if (loaded.outcome !== 'used') {
     setTimeout(() => loaded.save(), 3000).unref();
     process.once('exit', () => loaded.save());
   }
-  return loaded.exports;
+  // The daemon names the outcome in its first log line.
+  return { ...loaded.exports, serve: (args) => loaded.exports.serve(args, { codeCache: loaded.outcome }) };
 }
 
 require(path.join(dist, 'main.cjs'))

@@ -27,7 +27,12 @@ function ready(msg: string): void {
   }
 }
 
-export async function serve(args: ShimArgs): Promise<number> {
+/** How the daemon's code was loaded (the launcher's code cache), for its first log line. */
+export interface ServeOrigin {
+  codeCache?: string;
+}
+
+export async function serve(args: ShimArgs, origin: ServeOrigin = {}): Promise<number> {
   const socket = process.env.SWITCHYARD_DAEMON_SOCKET || args.socket;
   const stateDir = process.env.SWITCHYARD_DAEMON_STATE || '/run/switchyard/daemons/manual';
   const listenFd = process.env.SWITCHYARD_DAEMON_LISTEN_FD ? Number(process.env.SWITCHYARD_DAEMON_LISTEN_FD) : undefined;
@@ -88,7 +93,8 @@ export async function serve(args: ShimArgs): Promise<number> {
       log.warn({ err: describe(err), address: cfg.metricsAddress }, 'cannot serve metrics');
     }
   }
-  log.info({ socket, protocol: cfg.protocol, version: VERSION }, 'daemon serving');
+  // Start-up time since the process began (Node's own start included): what a cold pod waits for.
+  log.info({ socket, protocol: cfg.protocol, version: VERSION, startupMs: Math.round(process.uptime() * 1000), codeCache: origin.codeCache ?? 'off' }, 'daemon serving');
   writeCard(stateDir, { socket, cfg, args });
   ready('ok');
   life.idle(true);
