@@ -9,7 +9,14 @@ import { DAEMON_NODE_FLAGS } from '../../src/shim/start.js';
 import { repoRoot } from '../e2e/lib/image.js';
 import { tempDir } from '../helpers/tmp.js';
 
-async function daemonServing(t: Test, cacheSetting: string): Promise<{ startupMs: number; codeCache: string }> {
+interface Serving {
+  startupMs: number;
+  codeCache: string;
+  /** SIGTERM, as an operator stops it; resolves when it has exited. */
+  stop(): Promise<unknown>;
+}
+
+async function daemonServing(t: Test, cacheSetting: string): Promise<Serving> {
   const dir = tempDir(t);
   fs.mkdirSync(path.join(dir, 'state'));
   const launcher = path.join(repoRoot(), 'bin/containerd-shim-switchyard-v2.cjs');
@@ -41,7 +48,7 @@ async function daemonServing(t: Test, cacheSetting: string): Promise<{ startupMs
   });
   t.equal(answer, 'ok', 'the daemon is ready');
   const line = fs.readFileSync(path.join(dir, 'daemon.log'), 'utf8').split('\n').find((l) => l.includes('"daemon serving"'));
-  return JSON.parse(line!) as { startupMs: number; codeCache: string };
+  return { ...(JSON.parse(line!) as { startupMs: number; codeCache: string }), stop: () => (child.kill('SIGTERM'), exited) };
 }
 
 t.test('through the code cache: its outcome and the start-up time are logged', async (t) => {
@@ -49,6 +56,11 @@ t.test('through the code cache: its outcome and the start-up time are logged', a
   const first = await daemonServing(t, cache);
   t.equal(first.codeCache, 'missing', 'a new cache folder');
   t.ok(first.startupMs > 0 && first.startupMs < 60_000, `start-up ${first.startupMs} ms`);
+  // A daemon that leaves before its 3 s timer writes the cache on its way out.
+  await first.stop();
+  t.equal(fs.readdirSync(cache).filter((n) => n.startsWith('serve.cjs.')).length, 1, 'written at exit');
+  const second = await daemonServing(t, cache);
+  t.equal(second.codeCache, 'used', 'the next daemon compiles nothing it was given');
 });
 
 t.test('SWITCHYARD_CODE_CACHE=off loads the daemon as require does', async (t) => {
