@@ -59,10 +59,9 @@ function loadServe() {
   }
   const { requireCached, DEFAULT_CODE_CACHE_DIR } = cache;
   const loaded = requireCached(file, setting || DEFAULT_CODE_CACHE_DIR);
-  if (loaded.outcome !== 'used') {
-    setTimeout(() => loaded.save(), 3000).unref();
-    process.once('exit', () => loaded.save());
-  }
+  // save() writes only when the cache was not used, and once.
+  setTimeout(() => loaded.save(), 3000).unref();
+  process.once('exit', () => loaded.save());
   // The daemon names the outcome in its first log line.
   return { ...loaded.exports, serve: (args) => loaded.exports.serve(args, { codeCache: loaded.outcome }) };
 }

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '../sys/random.js';
 import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import { io, containerd } from '../gen/proto.js';
@@ -185,7 +185,7 @@ export function exec(stateDir: string, id: string, ns: string | undefined, cmd: 
   return withTask(stateDir, id, ns, async (c) => {
     const st = await c.task.State({ id });
     const spec = JSON.parse(fs.readFileSync(path.join(st.bundle ?? '', 'config.json'), 'utf8')) as { process: Record<string, unknown> };
-    const execId = `sy-${randomBytes(4).toString('hex')}`;
+    const execId = `sy-${randomHex(4)}`;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-exec-'));
     const fifo = (n: string) => {
       const p = path.join(dir, n);

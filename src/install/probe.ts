@@ -9,7 +9,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '../sys/random.js';
 import { spawnSync } from 'node:child_process';
 import { failedPrecondition } from '../errors/index.js';
 import { RUNTIME_TYPE } from './containerd-toml.js';
@@ -35,7 +35,7 @@ function onPath(cmd: string): string {
 }
 
 export function probeNode(host: Host, o: ProbeOptions, log: (s: string) => void): void {
-  const id = `probe-${randomBytes(4).toString('hex')}`;
+  const id = `probe-${randomHex(4)}`;
   const inHost = host.root !== '/';
   const dir = `${RECORD_DIR}/${id}`;
   let ctr = onPath(o.ctr);

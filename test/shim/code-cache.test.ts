@@ -58,12 +58,17 @@ t.test('a file that is not ASCII is read as UTF-8', async (t) => {
   t.same(await load(t, file, path.join(dir, 'cache'), 'm.word'), { outcome: 'missing', value: 'Grüße, 世界' });
 });
 
-t.test('a bundle rebuilt in place is compiled again and its old cache goes', async (t) => {
+/** A module loaded once through a new cache folder: its one cache file written. */
+async function seeded(t: Test): Promise<{ dir: string; cache: string; file: string; name: string }> {
   const dir = tempDir(t);
   const cache = path.join(dir, 'cache');
   const file = writeModule(dir);
   await load(t, file, cache);
-  const [old] = caches(cache);
+  return { dir, cache, file, name: caches(cache)[0]! };
+}
+
+t.test('a bundle rebuilt in place is compiled again and its old cache goes', async (t) => {
+  const { cache, file, name: old } = await seeded(t);
   // Same length, other code: V8's own check (the source's length) would not see it.
   fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('n * 2', 'n * 3'));
   fs.utimesSync(file, new Date(), new Date(Date.now() + 5000));
@@ -73,12 +78,8 @@ t.test('a bundle rebuilt in place is compiled again and its old cache goes', asy
 });
 
 t.test('a damaged cache is rejected and replaced; no folder means no cache', async (t) => {
-  const dir = tempDir(t);
-  const cache = path.join(dir, 'cache');
-  const file = writeModule(dir);
-  await load(t, file, cache);
-  const [name] = caches(cache);
-  fs.writeFileSync(path.join(cache, name!), Buffer.alloc(64, 7));
+  const { dir, cache, file, name } = await seeded(t);
+  fs.writeFileSync(path.join(cache, name), Buffer.alloc(64, 7));
   t.same(await load(t, file, cache), { outcome: 'rejected', value: '42' });
   t.same(await load(t, file, cache), { outcome: 'used', value: '42' }, 'rewritten');
 
