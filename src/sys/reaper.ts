@@ -27,7 +27,10 @@ export interface ReaperOptions {
    * sweep leaves them alone. The sweep is safe without it too (see sweepOrphans).
    */
   exclude?: (pid: number) => boolean;
-  /** Wait after a SIGCHLD before sweeping unwatched zombies; 0 turns sweeping off. Default 1000. */
+  /**
+   * Wait after a SIGCHLD before sweeping unwatched zombies; 0 turns sweeping off. Default
+   * SWEEP_DELAY_MS. A sweep only reaps zombies an earlier one saw, so an orphan goes in two.
+   */
   sweepDelayMs?: number;
   /** Check interval for a watched pid that is not our child, when no pidfd can be had. Default 200. */
   pollIntervalMs?: number;
@@ -51,6 +54,14 @@ interface Watch {
 
 const KEEP_ALIVE_MS = 0x7fffffff;
 
+/**
+ * Short, because someone may be waiting on an orphan's zombie: `runsc delete` polls its
+ * gofer, which we inherit, with kill(pid, 0) until the pid is gone, and a zombie still
+ * answers. At a second per sweep, every gVisor container delete took 1-2 s and containerd
+ * escalated short stop grace periods to SIGKILL. Long enough to coalesce a burst of exits.
+ */
+const SWEEP_DELAY_MS = 20;
+
 export class Reaper {
   readonly #opts: ReaperOptions & Required<Pick<ReaperOptions, 'sweepDelayMs' | 'pollIntervalMs' | 'rememberExits' | 'onError'>>;
   readonly #watches = new Map<number, Watch>();
@@ -65,7 +76,7 @@ export class Reaper {
   constructor(opts: ReaperOptions = {}) {
     this.#opts = {
       ...opts,
-      sweepDelayMs: opts.sweepDelayMs ?? 1000,
+      sweepDelayMs: opts.sweepDelayMs ?? SWEEP_DELAY_MS,
       pollIntervalMs: opts.pollIntervalMs ?? 200,
       rememberExits: opts.rememberExits ?? 1024,
       onError: opts.onError ?? ((err) => process.emitWarning(err instanceof Error ? err : String(err), 'ReaperWarning')),

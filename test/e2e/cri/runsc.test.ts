@@ -64,6 +64,24 @@ if (runsc) {
     t.same(fs.existsSync(root()) ? fs.readdirSync(root()).filter((f) => f.endsWith('.state')) : [], [], 'no runsc state left');
   });
 
+  t.test('a gVisor container that exits on SIGTERM is seen exited within its grace: no SIGKILL escalation', async (t) => {
+    // runsc delete waits, polling, for the container's gofer, an orphan the daemon inherits;
+    // a zombie left for the reaper's next sweep held every delete, and so containerd's view
+    // of the exit, past a short grace period (then StopContainer could fail "ttrpc: closed").
+    const cri = env.cri;
+    const pod = await cri.runPod({ name: 'gvisor-term', namespace: 'default', runtimeHandler: SWITCHYARD_HANDLER, annotations: { [KEY]: 'runsc' } });
+    t.teardown(() => cri.stopAndRemovePod(pod).catch(() => undefined));
+    for (let i = 0; i < 3; i++) {
+      const c = await cri.createAndStart(pod, undefined, { name: `term-${i}`, image: env.busybox, command: ['sh', '-c', 'trap "exit 0" TERM; sleep 300 & wait'] });
+      await cri.stopContainer(c, 1);
+      const st = (await cri.containerStatus(c)).status;
+      t.equal(st?.state, 'CONTAINER_EXITED', `${i}: exited`);
+      t.equal(Number(st?.exit_code), 0, `${i}: with its own status, 0`);
+      t.notMatch(env.c.logs(), new RegExp(`Kill container \\\\?"${c}`), `${i}: containerd never escalated to SIGKILL`);
+      await cri.removeContainer(c);
+    }
+  });
+
   t.test('a CNI pod on runsc (network = "host"): gVisor uses the pod\'s own namespace, not the node\'s', async (t) => {
     // ptp + host-local from Debian's containernetworking-plugins; containerd picks up the file.
     const confDir = path.join(env.c.dir, 'cni', 'net.d');

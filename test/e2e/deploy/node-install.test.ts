@@ -162,6 +162,8 @@ if (requireE2E(t)) {
         const hr = makeHostRoot(s.containerd, s.files(SNAP()));
         const node = new NodeContainerd(hr, s.config, s.socket);
         t.teardown(async () => {
+          // The node's containerd log holds the shims' stderr too: the one record of a failure here.
+          if (!t.passing()) process.stderr.write(`the node's containerd.log (last 200 lines):\n${node.logs().split('\n').slice(-200).join('\n')}\n`);
           await node.stop();
           const report = hr.cleanup();
           const bad = report.errors.filter((e) => /still alive|mounts left|rm -rf|cleanup failed/.test(e));
