@@ -15,7 +15,7 @@ import { RoutingRefusal, formatDecision, type Decision } from '../routing/decisi
 import { availableOnPath } from '../routing/find-on-path.js';
 import { DecisionStore } from '../routing/store.js';
 import { Drivers } from './drivers.js';
-import type { FastSpawn } from '../backends/oci/runner.js';
+import type { DaemonChildren } from '../backends/oci/driver.js';
 import { decodeCreateOptions, runtimeOverrides, type AnyLike } from '../task/runc-options.js';
 
 export type Choice =
@@ -47,11 +47,11 @@ export class BackendChoice {
     private readonly delegate: DelegateContext,
     private readonly log: Logger,
     private readonly hooks: ChoiceHooks = {},
-    /** The daemon's fork-free spawner for runtime calls. */
-    spawn?: FastSpawn,
+    /** The daemon's reaper: fork-free runtime calls, and orphans collected at once. */
+    children?: DaemonChildren,
   ) {
     this.decisions = new DecisionStore(cfg.stateDir, delegate.namespace);
-    this.drivers = new Drivers(cfg, delegate.namespace, log, spawn);
+    this.drivers = new Drivers(cfg, delegate.namespace, log, children);
   }
 
   /** Routes a new task (throws the router's refusals), records and logs the decision. */

@@ -10,8 +10,7 @@ import type { OciRuntimeConfig } from '../config/types.js';
 import { runtimeFlags } from '../config/runtimes.js';
 import type { RuntimeOverrides } from '../task/runc-options.js';
 import type { RuntimeDriver } from '../backends/types.js';
-import { OciDriver } from '../backends/oci/driver.js';
-import type { FastSpawn } from '../backends/oci/runner.js';
+import { OciDriver, type DaemonChildren } from '../backends/oci/driver.js';
 import { cgroupMounts, detectCgroupMode } from '../cgroups/index.js';
 
 export class Drivers {
@@ -22,7 +21,7 @@ export class Drivers {
     private readonly cfg: Config,
     private readonly namespace: string,
     private readonly log: Logger,
-    private readonly spawn?: FastSpawn,
+    private readonly children?: DaemonChildren,
   ) {}
 
   /**
@@ -47,7 +46,7 @@ export class Drivers {
       // --criu is runc's global flag; crun has none.
       extraArgs: o.criuPath && rt.flavour === 'runc' ? [...extra, '--criu', o.criuPath] : extra,
       hybridV2Mount: rt.flavour === 'crun' ? this.hybridV2Mount() : undefined,
-      spawn: this.spawn,
+      children: this.children,
     });
     this.drivers.set(key, d);
     return d;

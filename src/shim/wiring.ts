@@ -82,7 +82,16 @@ export function wireDaemon(w: WiringInput): Daemon {
     },
     log,
     { decided: (d) => metrics.decided(d.runtime, d.rule), refused: (rule, kind) => metrics.refused(rule, kind) },
-    (file, argv, o) => spawnFast(file, argv, o, (pid) => reaper.watch(pid)),
+    {
+      spawn: (file, argv, o) => spawnFast(file, argv, o, (pid) => reaper.watch(pid)),
+      collect: (pid) => {
+        try {
+          reaper.collect(pid);
+        } catch (err) {
+          log.warn({ err: describe(err), pid }, 'reaper: cannot watch an orphan; the sweep will collect it');
+        }
+      },
+    },
   );
   // The daemon is idle only when it serves neither a task nor a pod.
   const busy = { tasks: false, pods: false };

@@ -72,15 +72,20 @@ export function processesWhere(match: (argv: string[], pid: number) => boolean):
   const out: number[] = [];
   for (const name of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
-    let argv: string[];
-    try {
-      argv = fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
-    } catch {
-      continue;
-    }
-    if (match(argv, Number(name))) out.push(Number(name));
+    const argv = readArgv(Number(name));
+    if (argv && match(argv, Number(name))) out.push(Number(name));
   }
   return out;
+}
+
+/** A process's argv; null once it is gone, and empty for a zombie. */
+export function readArgv(pid: number): string[] | null {
+  try {
+    const raw = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return raw ? raw.replace(/\0$/, '').split('\0') : [];
+  } catch {
+    return null;
+  }
 }
 
 /** A process's oom_score_adj (-1000..1000). */

@@ -55,12 +55,11 @@ interface Watch {
 const KEEP_ALIVE_MS = 0x7fffffff;
 
 /**
- * Short, because someone may be waiting on an orphan's zombie: `runsc delete` polls its
- * gofer, which we inherit, with kill(pid, 0) until the pid is gone, and a zombie still
- * answers. At a second per sweep, every gVisor container delete took 1-2 s and containerd
- * escalated short stop grace periods to SIGKILL. Long enough to coalesce a burst of exits.
+ * A sweep reads /proc for every unwatched child (~50 µs each, and a gVisor pod leaves us
+ * a sandbox and a gofer per container), so it does not follow every exit. An orphan that
+ * somebody waits on is collect()ed instead, and reaped on its own SIGCHLD.
  */
-const SWEEP_DELAY_MS = 20;
+const SWEEP_DELAY_MS = 1000;
 
 export class Reaper {
   readonly #opts: ReaperOptions & Required<Pick<ReaperOptions, 'sweepDelayMs' | 'pollIntervalMs' | 'rememberExits' | 'onError'>>;
@@ -128,6 +127,19 @@ export class Reaper {
     this.#updateKeepAlive();
     this.#check(w);
     return promise;
+  }
+
+  /**
+   * Reaps pid the moment it ends and keeps its status for a later watch(), as the sweep
+   * does but without its delay: for an orphan that somebody else waits on. `runsc delete`
+   * polls its gofer with kill(pid, 0), which a zombie still answers; and the status of a
+   * sandbox collected this way is still the one a task falls back on (an OOM kill's 137).
+   */
+  collect(pid: number): void {
+    this.watch(pid).then(
+      (info) => info.unknownStatus || this.#remember(info),
+      () => {}, // stopped: nobody is left to ask
+    );
   }
 
   /** Pids watched and not yet exited. */

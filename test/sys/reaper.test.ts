@@ -162,6 +162,19 @@ t.test('a pending watch keeps the process alive', async (t) => {
   t.equal(stdout.trim(), '6');
 });
 
+t.test('collect: an orphan reaped as it ends, without a sweep, its status kept for a later watch()', async (t) => {
+  // The sweep off: only collect can reap it. A zombie still answers kill(pid, 0), which is
+  // how runsc delete waits for a gofer.
+  const r = reaper(t, { sweepDelayMs: 0 });
+  const pid = await spawnOrphan(t, `sh -c 'sleep 0.2; exit 5'`);
+  r.collect(pid);
+  r.collect(pid);
+  t.same(r.watching, [pid], 'collected twice, watched once');
+  await untilGone(pid);
+  t.equal(readProcStat(pid), null, 'no zombie: reaped on its own SIGCHLD');
+  t.match(await r.watch(pid), { pid, status: 5, unknownStatus: false }, 'a later watch() gets its status');
+});
+
 async function untilGone(pid: number): Promise<void> {
   const end = Date.now() + 5000;
   while (readProcStat(pid) && Date.now() < end) await new Promise((r) => setTimeout(r, 10));

@@ -26,8 +26,18 @@ export interface OciDriverOptions {
   flavour?: Flavour;
   /** The v2 mount of a hybrid cgroup host with controllers on it (crun must not see it). */
   hybridV2Mount?: string;
-  /** Runtime calls without forking the daemon (the daemon's reaper collects them). */
-  spawn?: FastSpawn;
+  /** What the daemon's reaper does for runtime calls and the processes they leave. */
+  children?: DaemonChildren;
+}
+
+export interface DaemonChildren {
+  /** Runtime calls without forking the daemon (the reaper collects them). */
+  spawn: FastSpawn;
+  /**
+   * Reap pid the moment it ends, not at the next sweep: an orphan somebody polls for.
+   * `runsc delete` waits, with kill(pid, 0), for a gofer we inherited; its zombie answers.
+   */
+  collect(pid: number): void;
 }
 
 /** The OCI runtime CLI driver: runc and anything that speaks its command line. */
@@ -49,7 +59,7 @@ export class OciDriver implements RuntimeDriver {
     this.capabilities = flavourCapabilities(this.flavour);
     this.launch = launch(this.flavour, o.binary, o.hybridV2Mount);
     this.runsc =
-      this.flavour === 'runsc' ? new RunscSandbox({ name: o.name, root: this.root, flags: o.extraArgs ?? [], run: (id, args) => this.run(id, args) }) : undefined;
+      this.flavour === 'runsc' ? new RunscSandbox({ name: o.name, root: this.root, flags: o.extraArgs ?? [], run: (id, args) => this.run(id, args), collect: o.children?.collect }) : undefined;
   }
 
   cleanupArgv(id: string): string[] {
@@ -77,7 +87,7 @@ export class OciDriver implements RuntimeDriver {
       logFile: this.logFile(id),
       stdio,
       command: args[0]!,
-      spawn: this.o.spawn,
+      spawn: this.o.children?.spawn,
     });
   }
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { failedPrecondition } from '../../errors/index.js';
 import { cgroupOf } from '../../cgroups/index.js';
 import { processGone } from '../../sys/process-gone.js';
-import { processesWhere } from '../../sys/proc.js';
+import { childPids, processesWhere, readArgv } from '../../sys/proc.js';
 import { applyResources } from './cgroup-update.js';
 import { checkNetwork, endsProcess, refusedSignalState, runscNetwork, type RunscNetwork } from './runsc.js';
 
@@ -22,7 +22,12 @@ export interface RunscHost {
   flags: readonly string[];
   /** Runs one runsc command for container id (global flags added), resolving with stdout. */
   run(id: string, args: string[]): Promise<string>;
+  /** Reaps an orphan of ours as soon as it ends (see DaemonChildren.collect). */
+  collect?: (pid: number) => void;
 }
+
+/** The names runsc gives its sandbox and gofer processes (their argv[0]). */
+const GVISOR_PROCESSES = new Set(['runsc-sandbox', 'runsc-gofer']);
 
 export class RunscSandbox {
   readonly network: RunscNetwork;
@@ -58,6 +63,24 @@ export class RunscSandbox {
 
   created(id: string, pid: number): void {
     this.sandboxPid.set(id, pid);
+    this.collectOrphans();
+  }
+
+  /**
+   * Has the daemon reap the sandbox and gofer processes runsc leaves it (as their subreaper)
+   * the moment they end, not at its next sweep: `runsc delete` waits for a container's gofer
+   * to be gone, and a zombie is not gone to it (1-2 s per delete, and containerd then
+   * escalated short stop grace periods to SIGKILL). A zombie's argv is empty, so they are
+   * found while they run, after each create and start. Watching one twice is harmless.
+   */
+  private collectOrphans(): void {
+    const collect = this.h.collect;
+    if (!collect) return;
+    const rootArg = `--root=${this.h.root}`;
+    for (const pid of childPids()) {
+      const argv = readArgv(pid);
+      if (argv && GVISOR_PROCESSES.has(argv[0] ?? '') && argv.includes(rootArg)) collect(pid);
+    }
   }
 
   private mark(id: string) {
@@ -98,6 +121,7 @@ export class RunscSandbox {
   /** The container runs (start or restore succeeded): its exit can be asked of runsc. */
   running(id: string): void {
     this.started(id).resolve();
+    this.collectOrphans();
   }
 
   /**

@@ -14,6 +14,7 @@ import { ErrorKind } from '../../../src/errors/index.js';
 import { requireRoot } from '../../e2e/lib/prereq.js';
 import { requireRunsc } from '../../e2e/lib/runsc.js';
 import { tempDir } from '../../helpers/tmp.js';
+import { busyboxBundle } from './runsc-bundle.js';
 
 const runsc = requireRoot(t) ? requireRunsc(t) : undefined;
 if (runsc) {
@@ -32,21 +33,8 @@ if (runsc) {
     }
   });
 
-  const bundle = (id: string, args = ['/bin/busybox', 'sleep', '1000']): string => {
-    const b = path.join(dir, id);
-    fs.mkdirSync(path.join(b, 'rootfs/bin'), { recursive: true });
-    fs.copyFileSync('/bin/busybox', path.join(b, 'rootfs/bin/busybox'));
-    fs.chmodSync(path.join(b, 'rootfs/bin/busybox'), 0o755);
-    fs.writeFileSync(path.join(b, 'config.json'), JSON.stringify({
-      ociVersion: '1.0.2',
-      process: { terminal: false, user: { uid: 0, gid: 0 }, args, env: ['PATH=/bin'], cwd: '/' },
-      root: { path: 'rootfs', readonly: true },
-      linux: { namespaces: [{ type: 'pid' }, { type: 'mount' }, { type: 'ipc' }, { type: 'uts' }, { type: 'network' }] },
-    }));
-    return b;
-  };
   const create = async (id: string, args?: string[], d = driver) => {
-    const b = bundle(id, args);
+    const b = busyboxBundle(dir, id, args);
     const nul = fs.openSync('/dev/null', 'r+');
     try {
       return await d.create({ id, bundle: b, stdio: [nul, nul, nul], pidFile: path.join(b, 'init.pid'), annotations: {} });
