@@ -638,24 +638,26 @@ export class CriClient {
    * sandbox, remove the containers and the sandbox. A pod or container that is already
    * gone is not an error.
    */
-  async stopAndRemovePod(id: string, graceSeconds = 2): Promise<void> {
+  /** `o.timeoutMs`: each call's deadline beyond the grace (default 30 s; kubelet's is 2 min). */
+  async stopAndRemovePod(id: string, graceSeconds = 2, o?: CallOptions): Promise<void> {
     const ignoreNotFound = (e: unknown) => {
       if (!isNotFound(e)) throw e;
     };
     const containers = await this.listContainers({ pod_sandbox_id: id });
-    await Promise.all(containers.map((c) => this.stopContainer(c.id, graceSeconds).catch(ignoreNotFound)));
+    const stopDeadline = o?.timeoutMs === undefined ? undefined : { timeoutMs: graceSeconds * 1000 + o.timeoutMs };
+    await Promise.all(containers.map((c) => this.stopContainer(c.id, graceSeconds, stopDeadline).catch(ignoreNotFound)));
     // kubelet retries a failed StopPodSandbox on its next sync; so does this teardown, once,
     // and says so on stderr (a lost shim connection was seen here twice in ~25 runs).
-    await this.stopPodSandbox(id).catch(async (e: unknown) => {
+    await this.stopPodSandbox(id, o).catch(async (e: unknown) => {
       ignoreNotFound(e);
     }).catch(async (e: unknown) => {
       process.stderr.write(`cri: StopPodSandbox ${id.slice(0, 12)} failed, retrying as kubelet would: ${(e as Error).message}\n`);
       await delay(1000);
-      await this.stopPodSandbox(id).catch(ignoreNotFound);
+      await this.stopPodSandbox(id, o).catch(ignoreNotFound);
     });
-    for (const c of containers) await this.removeContainer(c.id).catch(ignoreNotFound);
+    for (const c of containers) await this.removeContainer(c.id, o).catch(ignoreNotFound);
     const cgroupParent = this.pods.get(id)?.linux?.cgroup_parent;
-    await this.removePodSandbox(id).catch(ignoreNotFound);
+    await this.removePodSandbox(id, o).catch(ignoreNotFound);
     this.pods.delete(id);
     // kubelet removes the pod cgroup it made; runc only removes the containers' own.
     if (cgroupParent && this.opts.cgroupParent && cgroupParent.startsWith(this.opts.cgroupParent + '/')) removeEmptyCgroup(cgroupParent);
