@@ -18,7 +18,7 @@ import { loadConfig } from '../../src/config/config.js';
 import { startCriContainerd, CRI_NAMESPACE, environOf } from '../../test/e2e/lib/cri-env.js';
 import { findProcessesReferencing, isAlive } from '../../test/e2e/lib/cleanup.js';
 import { gvisorProcesses, runscBinary } from '../../test/e2e/lib/runsc.js';
-import { shimDaemons, totalMem } from '../lib/procs.js';
+import { machineBusyMs, procCpu, shimDaemons, totalCpu, totalMem } from '../lib/procs.js';
 import { envInt, mean, pool, sleep } from '../lib/stats.js';
 import { coldHandler, handlersFor, selectSides, type CriSide } from './sides.js';
 import { Pods, type PodStart } from './pods.js';
@@ -60,6 +60,19 @@ export interface CriBurstRound {
   podsPerSecond: number;
   teardownMs: number;
   running: number;
+  /** CPU per running pod from the burst's start to all running, ms. */
+  cpuPerPod?: CriBurstCpu;
+}
+
+export interface CriBurstCpu {
+  /** The whole machine, busy. */
+  machineMs: number;
+  /** containerd and the processes it waited for: every shim binary's `start`, CNI plugins. */
+  containerdMs: number;
+  /** The shim daemons' own (runc-v2's per-pod shims; Switchyard's daemon). */
+  shimMs: number;
+  /** The processes the shim daemons waited for: runc or runsc, each call. */
+  runtimeMs: number;
 }
 
 export interface CriMemSample {
@@ -158,6 +171,25 @@ export async function runCriBench(cfg: CriBenchConfig, log: (s: string) => void)
       for (const p of mine) daemonsSeen.add(p);
       return mine.filter((p) => environOf(p).SWITCHYARD_CONFIG === sideConfig(s));
     };
+    /** CPU so far of the machine, of containerd, and per shim daemon of side s (to subtract). */
+    const burstCpu = (s: CriSide) => ({
+      machineMs: machineBusyMs(),
+      containerd: env.c.pid ? procCpu(env.c.pid) : { ownMs: 0, reapedMs: 0 },
+      shims: new Map(shims(s).map((p) => [p, procCpu(p)])),
+    });
+    const perPod = (end: ReturnType<typeof burstCpu>, start: ReturnType<typeof burstCpu>, pods: number): CriBurstCpu => {
+      // A shim born during the burst counts from zero; one that ended took its CPU with it.
+      const shim = totalCpu([...end.shims.keys()]);
+      const before = [...end.shims.keys()].map((p) => start.shims.get(p) ?? { ownMs: 0, reapedMs: 0 });
+      const shim0 = before.reduce((a, b) => ({ ownMs: a.ownMs + b.ownMs, reapedMs: a.reapedMs + b.reapedMs }), { ownMs: 0, reapedMs: 0 });
+      const c = (x: ReturnType<typeof burstCpu>) => x.containerd.ownMs + x.containerd.reapedMs;
+      return {
+        machineMs: (end.machineMs - start.machineMs) / pods,
+        containerdMs: (c(end) - c(start)) / pods,
+        shimMs: (shim.ownMs - shim0.ownMs) / pods,
+        runtimeMs: (shim.reapedMs - shim0.reapedMs) / pods,
+      };
+    };
     const gvisorRoot = path.join(env.switchyardStateDir, 'runsc', CRI_NAMESPACE);
     /** How long the shared daemon of the main config lives without a task or pod. */
     const idleMs = loadConfig(env.switchyardConfigPath).idleTimeoutMs;
@@ -245,6 +277,7 @@ export async function runCriBench(cfg: CriBenchConfig, log: (s: string) => void)
     for (let r = 0; r < cfg.burstRounds; r++) {
       for (const s of rotation(r, sides)) {
         const ids: string[] = [];
+        const cpu0 = burstCpu(s);
         const t = process.hrtime.bigint();
         await pool(Array.from({ length: cfg.burst }), cfg.burstConcurrency, async () => {
           try {
@@ -254,10 +287,11 @@ export async function runCriBench(cfg: CriBenchConfig, log: (s: string) => void)
           }
         });
         const allRunningMs = Number(process.hrtime.bigint() - t) / 1e6;
+        const cpuPerPod = ids.length ? perPod(burstCpu(s), cpu0, ids.length) : undefined;
         const t2 = process.hrtime.bigint();
         await removeAll(s, ids);
         const teardownMs = Number(process.hrtime.bigint() - t2) / 1e6;
-        bursts.get(s.name)!.push({ round: r, allRunningMs, podsPerSecond: ids.length / (allRunningMs / 1000), teardownMs, running: ids.length });
+        bursts.get(s.name)!.push({ round: r, allRunningMs, podsPerSecond: ids.length / (allRunningMs / 1000), teardownMs, running: ids.length, ...(cpuPerPod ? { cpuPerPod } : {}) });
         log(`  ${s.name} round ${r}: ${ids.length}/${cfg.burst} pods running in ${(allRunningMs / 1000).toFixed(2)} s, torn down in ${(teardownMs / 1000).toFixed(2)} s`);
       }
     }

@@ -35,6 +35,14 @@ export function criRows(r: CriBenchResult): CriRow[] {
   add('time to all running, s', (s) => br(s, (b) => b.allRunningMs / 1000), 2);
   add('rate, pods/s (higher is better)', (s) => br(s, (b) => b.podsPerSecond), 1, true);
   add('teardown, s', (s) => br(s, (b) => b.teardownMs / 1000), 2);
+  const cpu = (f: (c: NonNullable<CriSideResult['burst'][number]['cpuPerPod']>) => number) => (s: CriSideResult) => {
+    const xs = s.burst.flatMap((b) => (b.cpuPerPod ? [f(b.cpuPerPod)] : []));
+    return xs.length ? mean(xs) : undefined;
+  };
+  add('CPU per pod to running, ms (the machine)', cpu((c) => c.machineMs), 0);
+  add('  containerd, with the shim `start`s it ran', cpu((c) => c.containerdMs), 0);
+  add('  shim daemons', cpu((c) => c.shimMs), 0);
+  add('  runtimes the shims ran (runc, runsc)', cpu((c) => c.runtimeMs), 0);
 
   rows.push({ section: 'memory of the shim processes, pods of two containers, MiB (smaps)' });
   const mem = (s: CriSideResult, pods: number, f: (m: CriSideResult['memory'][number]) => number | undefined) => {

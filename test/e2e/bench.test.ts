@@ -61,7 +61,7 @@ if (requireE2E(t, [], ['1.6', '2.1']) && requireCommands(t, ['containerd-shim-ru
       cri: { table: { name?: string; values?: Record<string, number> }[]; sides: { name: string; failures: string[] }[] };
     };
     t.same(r.cri.sides.map((s) => s.name), ['runc-v2', 'switchyard', 'sy-runsc', 'runc-v2-net', 'sy-sandbox'], 'every CRI side');
-    for (const name of ['pod start p50', 'create→remove p50', 'rate, pods/s (higher is better)', 'teardown, s', 'PSS, 2 pods', 'ExecSync p50', 'ExecSync p99', 'cold pod start p50']) {
+    for (const name of ['pod start p50', 'create→remove p50', 'rate, pods/s (higher is better)', 'teardown, s', 'CPU per pod to running, ms (the machine)', '  runtimes the shims ran (runc, runsc)', 'PSS, 2 pods', 'ExecSync p50', 'ExecSync p99', 'cold pod start p50']) {
       const v = r.cri.table.find((x) => x.name === name)?.values ?? {};
       t.ok(r.cri.sides.every((s) => Number.isFinite(v[s.name])), `CRI ${name}: a value for every side (${JSON.stringify(v)})`);
     }
