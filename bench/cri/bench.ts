@@ -18,7 +18,7 @@ import { loadConfig } from '../../src/config/config.js';
 import { startCriContainerd, CRI_NAMESPACE, environOf } from '../../test/e2e/lib/cri-env.js';
 import { findProcessesReferencing, isAlive } from '../../test/e2e/lib/cleanup.js';
 import { gvisorProcesses, runscBinary } from '../../test/e2e/lib/runsc.js';
-import { machineBusyMs, procCpu, shimDaemons, totalCpu, totalMem } from '../lib/procs.js';
+import { machineBusyMs, NO_CPU, procCpu, shimDaemons, sumCpu, totalMem } from '../lib/procs.js';
 import { envInt, mean, pool, sleep } from '../lib/stats.js';
 import { coldHandler, handlersFor, selectSides, type CriSide } from './sides.js';
 import { Pods, type PodStart } from './pods.js';
@@ -174,14 +174,13 @@ export async function runCriBench(cfg: CriBenchConfig, log: (s: string) => void)
     /** CPU so far of the machine, of containerd, and per shim daemon of side s (to subtract). */
     const burstCpu = (s: CriSide) => ({
       machineMs: machineBusyMs(),
-      containerd: env.c.pid ? procCpu(env.c.pid) : { ownMs: 0, reapedMs: 0 },
+      containerd: env.c.pid ? procCpu(env.c.pid) : NO_CPU,
       shims: new Map(shims(s).map((p) => [p, procCpu(p)])),
     });
     const perPod = (end: ReturnType<typeof burstCpu>, start: ReturnType<typeof burstCpu>, pods: number): CriBurstCpu => {
       // A shim born during the burst counts from zero; one that ended took its CPU with it.
-      const shim = totalCpu([...end.shims.keys()]);
-      const before = [...end.shims.keys()].map((p) => start.shims.get(p) ?? { ownMs: 0, reapedMs: 0 });
-      const shim0 = before.reduce((a, b) => ({ ownMs: a.ownMs + b.ownMs, reapedMs: a.reapedMs + b.reapedMs }), { ownMs: 0, reapedMs: 0 });
+      const shim = sumCpu([...end.shims.values()]);
+      const shim0 = sumCpu([...end.shims.keys()].map((p) => start.shims.get(p) ?? NO_CPU));
       const c = (x: ReturnType<typeof burstCpu>) => x.containerd.ownMs + x.containerd.reapedMs;
       return {
         machineMs: (end.machineMs - start.machineMs) / pods,

@@ -123,7 +123,7 @@ export function procCpu(pid: number): ProcCpu {
   try {
     stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   } catch {
-    return { ownMs: 0, reapedMs: 0 };
+    return NO_CPU;
   }
   // Fields after the command name, which may hold spaces: state is field 3, utime 14 … cstime 17.
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
@@ -131,7 +131,8 @@ export function procCpu(pid: number): ProcCpu {
   return { ownMs: ((at(14) + at(15)) * 1000) / USER_HZ, reapedMs: ((at(16) + at(17)) * 1000) / USER_HZ };
 }
 
-/** The sum of procCpu over pids. */
-export function totalCpu(pids: readonly number[]): ProcCpu {
-  return pids.map(procCpu).reduce((a, b) => ({ ownMs: a.ownMs + b.ownMs, reapedMs: a.reapedMs + b.reapedMs }), { ownMs: 0, reapedMs: 0 });
+export const NO_CPU: ProcCpu = { ownMs: 0, reapedMs: 0 };
+
+export function sumCpu(xs: readonly ProcCpu[]): ProcCpu {
+  return xs.reduce((a, b) => ({ ownMs: a.ownMs + b.ownMs, reapedMs: a.reapedMs + b.reapedMs }), NO_CPU);
 }
