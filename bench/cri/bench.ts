@@ -18,7 +18,8 @@ import { loadConfig } from '../../src/config/config.js';
 import { startCriContainerd, CRI_NAMESPACE, environOf } from '../../test/e2e/lib/cri-env.js';
 import { findProcessesReferencing, isAlive } from '../../test/e2e/lib/cleanup.js';
 import { gvisorProcesses, runscBinary } from '../../test/e2e/lib/runsc.js';
-import { machineBusyMs, NO_CPU, procCpu, shimDaemons, sumCpu, totalMem } from '../lib/procs.js';
+import { machineBusyMs, shimDaemons, totalMem } from '../lib/procs.js';
+import { NO_CPU, statCpu, sumCpu } from '../lib/cgroup.js';
 import { envInt, mean, pool, sleep } from '../lib/stats.js';
 import { coldHandler, handlersFor, selectSides, type CriSide } from './sides.js';
 import { Pods, type PodStart } from './pods.js';
@@ -174,19 +175,20 @@ export async function runCriBench(cfg: CriBenchConfig, log: (s: string) => void)
     /** CPU so far of the machine, of containerd, and per shim daemon of side s (to subtract). */
     const burstCpu = (s: CriSide) => ({
       machineMs: machineBusyMs(),
-      containerd: env.c.pid ? procCpu(env.c.pid) : NO_CPU,
-      shims: new Map(shims(s).map((p) => [p, procCpu(p)])),
+      containerd: env.c.pid ? statCpu(env.c.pid) : NO_CPU,
+      shims: new Map(shims(s).map((p) => [p, statCpu(p)])),
     });
     const perPod = (end: ReturnType<typeof burstCpu>, start: ReturnType<typeof burstCpu>, pods: number): CriBurstCpu => {
       // A shim born during the burst counts from zero; one that ended took its CPU with it.
       const shim = sumCpu([...end.shims.values()]);
       const shim0 = sumCpu([...end.shims.keys()].map((p) => start.shims.get(p) ?? NO_CPU));
-      const c = (x: ReturnType<typeof burstCpu>) => x.containerd.ownMs + x.containerd.reapedMs;
+      const c = (x: ReturnType<typeof burstCpu>) => x.containerd.ownNs + x.containerd.childrenNs;
+      const ms = (ns: number) => ns / 1e6 / pods;
       return {
         machineMs: (end.machineMs - start.machineMs) / pods,
-        containerdMs: (c(end) - c(start)) / pods,
-        shimMs: (shim.ownMs - shim0.ownMs) / pods,
-        runtimeMs: (shim.reapedMs - shim0.reapedMs) / pods,
+        containerdMs: ms(c(end) - c(start)),
+        shimMs: ms(shim.ownNs - shim0.ownNs),
+        runtimeMs: ms(shim.childrenNs - shim0.childrenNs),
       };
     };
     const gvisorRoot = path.join(env.switchyardStateDir, 'runsc', CRI_NAMESPACE);

@@ -137,12 +137,30 @@ export function threadsCpuNs(pid: number): number {
   return total;
 }
 
-/** utime+stime (+ children's, when asked) from /proc/<pid>/stat, ns (10 ms resolution). */
-export function statCpuNs(pid: number, children = false): number {
+/** CPU of a process from /proc/<pid>/stat, ns (10 ms resolution): its own, and that of the children it waited for. */
+export interface StatCpu {
+  ownNs: number;
+  childrenNs: number;
+}
+
+export const NO_CPU: StatCpu = { ownNs: 0, childrenNs: 0 };
+
+/** utime+stime and cutime+cstime; zeros if the process is gone. */
+export function statCpu(pid: number): StatCpu {
   const s = readText(`/proc/${pid}/stat`);
-  if (!s) return 0;
+  if (!s) return NO_CPU;
   const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
   // fields after comm: state(0) ppid(1) … utime(11) stime(12) cutime(13) cstime(14)
-  const ticks = Number(f[11]) + Number(f[12]) + (children ? Number(f[13]) + Number(f[14]) : 0);
-  return (ticks * 1e9) / 100; // USER_HZ is 100 on Linux
+  const ns = (ticks: number) => (ticks * 1e9) / 100; // USER_HZ is 100 on Linux
+  return { ownNs: ns(Number(f[11]) + Number(f[12])), childrenNs: ns(Number(f[13]) + Number(f[14])) };
+}
+
+export function sumCpu(xs: readonly StatCpu[]): StatCpu {
+  return xs.reduce((a, b) => ({ ownNs: a.ownNs + b.ownNs, childrenNs: a.childrenNs + b.childrenNs }), NO_CPU);
+}
+
+/** utime+stime (+ children's, when asked) from /proc/<pid>/stat, ns (10 ms resolution). */
+export function statCpuNs(pid: number, children = false): number {
+  const c = statCpu(pid);
+  return c.ownNs + (children ? c.childrenNs : 0);
 }

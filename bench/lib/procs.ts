@@ -100,39 +100,9 @@ export function totalMem(pids: readonly number[]): TotalMem {
   };
 }
 
-/** Clock ticks per second of /proc's CPU times (USER_HZ: 100 on every Linux ABI we run on). */
-const USER_HZ = 100;
-
 /** CPU the whole machine spent busy so far (every state but idle and iowait), ms. */
 export function machineBusyMs(): number {
   const cpu = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
   const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = cpu;
-  return ((user + nice + system + irq + softirq + steal) * 1000) / USER_HZ;
-}
-
-export interface ProcCpu {
-  /** The process's own user + system time, ms. */
-  ownMs: number;
-  /** User + system time of the children it has waited for (runtimes a shim ran), ms. */
-  reapedMs: number;
-}
-
-/** A process's CPU from /proc/<pid>/stat; zeros when it is gone. */
-export function procCpu(pid: number): ProcCpu {
-  let stat: string;
-  try {
-    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return NO_CPU;
-  }
-  // Fields after the command name, which may hold spaces: state is field 3, utime 14 … cstime 17.
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
-  const at = (field: number) => f[field - 3] ?? 0;
-  return { ownMs: ((at(14) + at(15)) * 1000) / USER_HZ, reapedMs: ((at(16) + at(17)) * 1000) / USER_HZ };
-}
-
-export const NO_CPU: ProcCpu = { ownMs: 0, reapedMs: 0 };
-
-export function sumCpu(xs: readonly ProcCpu[]): ProcCpu {
-  return xs.reduce((a, b) => ({ ownMs: a.ownMs + b.ownMs, reapedMs: a.reapedMs + b.reapedMs }), NO_CPU);
+  return ((user + nice + system + irq + softirq + steal) * 1000) / 100; // USER_HZ is 100 on Linux
 }

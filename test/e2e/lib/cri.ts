@@ -636,9 +636,9 @@ export class CriClient {
   /**
    * Tear a pod down as kubelet does: stop its containers (grace `graceSeconds`), stop the
    * sandbox, remove the containers and the sandbox. A pod or container that is already
-   * gone is not an error.
+   * gone is not an error. `o.timeoutMs`, when given, is every call's deadline (beyond the
+   * grace for StopContainer; kubelet's is 2 min); otherwise each call keeps its own default.
    */
-  /** `o.timeoutMs`: each call's deadline beyond the grace (default 30 s; kubelet's is 2 min). */
   async stopAndRemovePod(id: string, graceSeconds = 2, o?: CallOptions): Promise<void> {
     const ignoreNotFound = (e: unknown) => {
       if (!isNotFound(e)) throw e;
